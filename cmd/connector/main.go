@@ -1,0 +1,100 @@
+// Command connector takes in AgentPhone's webhooks, verifies, normalizes and
+// deduplicates them, journals them in NATS JetStream and fans them out.
+//
+//	connector [serve]          run the connector (the default)
+//	connector config           list every environment variable
+//	connector tail [subject]   print journaled events as they arrive
+//	connector events           print the event table
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage reports a command line that is not understood.
+var errUsage = errors.New("usage")
+
+// Main runs the command named by args with the environment lookup and returns
+// the process exit code. Cancelling ctx stops a running command cleanly.
+func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(ctx, env, stdout, stderr)
+	case "config":
+		err = runConfig(args, env, stdout)
+	case "tail":
+		err = runTail(ctx, args, env, stdout, stderr)
+	case "events":
+		err = runEvents(args, stdout)
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		printVars(stdout, env)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	switch {
+	case err == nil || errors.Is(err, context.Canceled):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, err)
+		usage(stderr)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "connector:", err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: connector [command]
+
+commands:
+  serve                 run the connector (default)
+  config [--markdown]   list every environment variable with its default and meaning
+  tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
+  events [--markdown]   print the event types with their subjects, keys and data fields
+  help                  this text and the configuration
+
+`)
+}
+
+func runConfig(args []string, env envconfig.Lookuper, stdout io.Writer) error {
+	switch {
+	case len(args) == 0:
+		printVars(stdout, env)
+	case len(args) == 1 && args[0] == "--markdown":
+		printVarsMarkdown(stdout)
+	default:
+		return fmt.Errorf("%w: config [--markdown]", errUsage)
+	}
+	return nil
+}
+
+// newLogger returns the JSON logger at the configured level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/agentphone-connector/connector/dedupe"
+	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/sources/webhook"
+)
+
+func runServe(ctx context.Context, env envconfig.Lookuper, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if len(cfg.Webhook.Secrets) == 0 {
+		log.Warn("AGENTPHONE_WEBHOOK_SECRET is not set: the project route answers 503 until it is")
+	}
+	return serve(ctx, cfg, log)
+}
+
+// serve runs the connector until ctx is cancelled. Start-up goes downstream
+// first (NATS, journal, then the listeners); shutdown goes upstream first
+// (stop taking webhooks, finish those in flight, then close the journal).
+func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	nc, embedded, err := connectJournal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeJournal(cfg, nc, embedded, log)) }()
+
+	j, err := journal.Open(ctx, nc, cfg.Journal, journal.Settings{Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	guard, err := dedupe.New(j, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
+	if err != nil {
+		return err
+	}
+	wm, err := webhook.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	h := webhook.NewHandler(cfg.Webhook, guard, webhook.Settings{Logger: log, Metrics: wm})
+
+	admin, err := startAdmin(cfg.AdminAddr, reg, j, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, admin.shutdown(cfg.ShutdownTimeout)) }()
+	srv, err := webhook.Listen(cfg.HTTPAddr, h, cfg.Webhook, cfg.Journal.AppendTimeout, log)
+	if err != nil {
+		return err
+	}
+	log.Info("connector ready", "webhooks", srv.Addr(), "admin", admin.addr())
+
+	<-ctx.Done()
+	log.Info("shutting down: no new webhooks, finishing those in flight")
+	admin.draining()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// connectJournal connects to NATS_URL, or starts the embedded server and
+// connects to it in process.
+func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Conn, *natsserver.Server, error) {
+	opts := []nats.Option{
+		nats.Name("agentphone-connector"),
+		nats.MaxReconnects(-1),
+		// Fail publishes at once while disconnected: the webhook is answered
+		// 503 and retried by AgentPhone, rather than buffered in memory.
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	if !cfg.Embedded() {
+		nc, err := nats.Connect(cfg.NATSURL, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect %s: %w", redactURL(cfg.NATSURL), err)
+		}
+		if err := checkPayload(nc, cfg); err != nil {
+			nc.Close()
+			return nil, nil, err
+		}
+		return nc, nil, nil
+	}
+	ns, err := natsserver.Start(ctx, cfg.NATS, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := ns.Connect(opts...)
+	if err == nil {
+		err = checkPayload(nc, cfg)
+	}
+	if err != nil {
+		if nc != nil {
+			nc.Close()
+		}
+		_ = ns.Shutdown(context.WithoutCancel(ctx))
+		return nil, nil, fmt.Errorf("connect embedded nats: %w", err)
+	}
+	return nc, ns, nil
+}
+
+// checkPayload refuses a NATS server whose messages cannot hold the largest
+// event a webhook may produce: such events could never be journaled.
+func checkPayload(nc *nats.Conn, cfg Config) error {
+	if need := minPayload(cfg.Webhook.MaxBodyBytes); nc.MaxPayload() < need {
+		return fmt.Errorf("nats max_payload is %d bytes; a %d-byte body needs %d: raise max_payload or lower CONNECTOR_MAX_BODY_BYTES",
+			nc.MaxPayload(), cfg.Webhook.MaxBodyBytes, need)
+	}
+	return nil
+}
+
+func closeJournal(cfg Config, nc *nats.Conn, ns *natsserver.Server, log *slog.Logger) error {
+	if err := nc.FlushTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		log.Warn("nats flush on shutdown", "error", err)
+	}
+	nc.Close()
+	if ns == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return ns.Shutdown(ctx)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/sethvargo/go-envconfig"
+
+	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/journal"
+)
+
+// runTail prints the journal's events as they arrive: the quickest way to see
+// the pipeline work.
+func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print each event as its full JSON envelope")
+	fromStart := fs.Bool("all", false, "start from the first stored event instead of new ones")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: tail [--json] [--all] [subject]", errUsage)
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("%w: tail takes one subject", errUsage)
+	}
+	var cfg Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	url := cfg.NATSURL
+	if url == "" {
+		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
+	}
+	opts := []nats.Option{nats.Name("connector-tail"), nats.Timeout(5 * time.Second)}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
+	}
+	defer nc.Close()
+	subject := fs.Arg(0)
+	fmt.Fprintf(stderr, "tailing %s on %s (Ctrl-C to stop)\n", orDefault(subject, cfg.Journal.SubjectPrefix+".>"), cfg.Journal.Stream)
+	return journal.Tail(ctx, nc, cfg.Journal.Stream, journal.TailOptions{Subject: subject, FromStart: *fromStart},
+		func(seq uint64, e *connector.Event) error { return printEvent(stdout, seq, e, *asJSON) })
+}
+
+func printEvent(w io.Writer, seq uint64, e *connector.Event, asJSON bool) error {
+	if asJSON {
+		b, err := e.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	status := ""
+	if e.Status != connector.StatusOK {
+		status = "  status=" + string(e.Status)
+	}
+	_, err := fmt.Fprintf(w, "#%d  %s  %s  %s  agent=%s  subject=%s  id=%s%s\n",
+		seq, e.Time.UTC().Format(time.RFC3339), strings.TrimPrefix(e.Type, connector.TypePrefix),
+		orDefault(e.Channel, "-"), orDefault(e.AgentID, "-"), orDefault(e.Subject, "-"), e.ID, status)
+	return err
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

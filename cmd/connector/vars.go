@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/agentphone-connector/connector/sources/webhook"
+)
+
+// envVar is one configuration variable, read from Config's struct tags.
+type envVar struct {
+	Name, Default, Help string
+	Secret              bool
+}
+
+var secretType = reflect.TypeFor[webhook.Secret]()
+
+// envVars lists every variable of Config, in declaration order.
+func envVars() []envVar {
+	var out []envVar
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, ok := f.Tag.Lookup("env")
+			if !ok {
+				if f.Type.Kind() == reflect.Struct {
+					walk(f.Type)
+				}
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			v := envVar{Name: name, Help: f.Tag.Get("help"), Secret: f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType}
+			for _, o := range strings.Split(opts, ",") {
+				if d, ok := strings.CutPrefix(strings.TrimSpace(o), "default="); ok {
+					v.Default = d
+				}
+			}
+			out = append(out, v)
+		}
+	}
+	walk(reflect.TypeFor[Config]())
+	return append(out, envVar{
+		Name: webhook.RouteSecretVar("<name>"), Secret: true,
+		Help: "secrets of the named route <name>, comma separated (name upper-cased, - as _)",
+	})
+}
+
+// printVars writes every variable with its default, its current value (secrets
+// only as set or unset) and its meaning.
+func printVars(w io.Writer, lookup envconfig.Lookuper) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tCURRENT\tMEANING")
+	for _, v := range envVars() {
+		cur, set := lookup.Lookup(v.Name)
+		switch {
+		case !set:
+			cur = "-"
+		case v.Secret:
+			cur = "(set)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Name, orDash(v.Default), cur, v.Help)
+	}
+	tw.Flush()
+}
+
+// printVarsMarkdown writes the configuration table of the README.
+func printVarsMarkdown(w io.Writer) {
+	fmt.Fprintln(w, "| variable | default | meaning |")
+	fmt.Fprintln(w, "| --- | --- | --- |")
+	for _, v := range envVars() {
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.Name, mdCode(v.Default), strings.ReplaceAll(v.Help, "|", `\|`))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + s + "`"
+}

@@ -1,0 +1,164 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SpecVersion is the CloudEvents version of the envelope.
+const SpecVersion = "1.0"
+
+// ContentType is the media type of an encoded Event (CloudEvents structured mode).
+const ContentType = "application/cloudevents+json"
+
+// Status says how far normalization got. Events are journaled whatever their
+// status: a correctly signed body is never dropped for its content.
+type Status string
+
+// Normalization outcomes.
+const (
+	StatusOK          Status = "ok"           // data is the kind's typed payload
+	StatusUntyped     Status = "untyped"      // a known kind with no typed schema yet: data is AgentPhone's data as sent
+	StatusUnknownType Status = "unknown_type" // an event name the connector does not know: data is AgentPhone's data as sent
+	StatusInvalidData Status = "invalid_data" // known kind, but data does not match its schema: data is AgentPhone's data if it is JSON
+	StatusInvalidJSON Status = "invalid_json" // the body is not a JSON object: no data, raw body only
+)
+
+// Event is the envelope every source produces: CloudEvents 1.0 attributes,
+// extension attributes for what downstream filters on, the normalized data and
+// the original body.
+//
+// An Event is owned by whoever holds it; sinks must not modify one they did not create.
+type Event struct {
+	ID         string    // unique per event; a webhook's X-Webhook-ID, else a natural key
+	Source     string    // where it came from: "agentphone/webhook/<route>", "agentphone/transcript", "agentphone/backfill"
+	Type       string    // "ai.agentphone." + the AgentPhone event name
+	Subject    string    // the call or conversation the event belongs to; the Kafka key
+	Time       time.Time // when it happened, per AgentPhone; when it was received if AgentPhone gave no time
+	DataSchema string    // the kind's schema version, see Kind.Schema
+
+	AgentID        string
+	CallID         string
+	ConversationID string
+	Channel        string // sms, mms, imessage, whatsapp, voice
+	Direction      string // inbound, outbound, web
+
+	Status     Status
+	ReceivedAt time.Time       // when the connector took it in
+	Data       json.RawMessage // the normalized payload (JSON), nil when there is none
+	Raw        []byte          // the body exactly as AgentPhone sent it
+}
+
+// Kind returns the catalogue entry of the event's type.
+func (e *Event) Kind() Kind { return KindOf(e.Type) }
+
+// SubjectIn returns the NATS subject of the event under prefix:
+// prefix.<kind>.<channel>.<agent>, with "_" for a missing token.
+func (e *Event) SubjectIn(prefix string) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + 32 + len(e.AgentID))
+	b.WriteString(prefix)
+	for _, tok := range [...]string{e.Kind().Token, e.Channel, e.AgentID} {
+		b.WriteByte('.')
+		writeToken(&b, tok)
+	}
+	return b.String()
+}
+
+// writeToken writes s as one NATS subject token: characters NATS gives a
+// meaning to (. * > and white space) become "_", an empty token "_".
+func writeToken(b *strings.Builder, s string) {
+	if s == "" {
+		b.WriteByte('_')
+		return
+	}
+	for _, r := range s {
+		switch {
+		case r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f:
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+}
+
+// wireEvent is the JSON form of an Event, Raw aside.
+type wireEvent struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject,omitempty"`
+	Time            time.Time       `json:"time"`
+	DataContentType string          `json:"datacontenttype"`
+	DataSchema      string          `json:"dataschema,omitempty"`
+	AgentID         string          `json:"agentid,omitempty"`
+	CallID          string          `json:"callid,omitempty"`
+	ConversationID  string          `json:"conversationid,omitempty"`
+	Channel         string          `json:"channel,omitempty"`
+	Direction       string          `json:"direction,omitempty"`
+	Status          Status          `json:"normstatus"`
+	ReceivedAt      time.Time       `json:"receivedtime"`
+	Data            json.RawMessage `json:"data,omitempty"`
+	Raw             json.RawMessage `json:"raw,omitempty"`
+	RawBase64       []byte          `json:"raw_base64,omitempty"`
+}
+
+// Marshal encodes the event as CloudEvents structured JSON. The raw body is
+// kept byte for byte: embedded as the member "raw" when it is valid UTF-8
+// JSON, otherwise base64-encoded in "raw_base64".
+func (e *Event) Marshal() ([]byte, error) {
+	w := e.wire()
+	verbatim := len(e.Raw) > 0 && utf8.Valid(e.Raw) && json.Valid(e.Raw)
+	if !verbatim {
+		w.RawBase64 = e.Raw
+	}
+	b, err := json.Marshal(&w)
+	if err != nil || !verbatim {
+		return b, err
+	}
+	// json.Marshal would compact a RawMessage; splice the body in unchanged.
+	out := make([]byte, 0, len(b)+len(e.Raw)+8)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"raw":`...)
+	out = append(out, e.Raw...)
+	return append(out, '}'), nil
+}
+
+func (e *Event) wire() wireEvent {
+	return wireEvent{
+		SpecVersion: SpecVersion, ID: e.ID, Source: e.Source, Type: e.Type, Subject: e.Subject,
+		Time: e.Time.UTC(), DataContentType: "application/json", DataSchema: e.DataSchema,
+		AgentID: e.AgentID, CallID: e.CallID, ConversationID: e.ConversationID,
+		Channel: e.Channel, Direction: e.Direction, Status: e.Status,
+		ReceivedAt: e.ReceivedAt.UTC(), Data: e.Data,
+	}
+}
+
+// ErrNotEvent reports bytes that are not an encoded Event.
+var ErrNotEvent = errors.New("connector: not an encoded event")
+
+// Unmarshal decodes what Marshal produced.
+func Unmarshal(b []byte) (*Event, error) {
+	var w wireEvent
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotEvent, err)
+	}
+	if w.SpecVersion != SpecVersion || w.ID == "" || w.Type == "" {
+		return nil, fmt.Errorf("%w: missing specversion, id or type", ErrNotEvent)
+	}
+	raw := []byte(w.Raw)
+	if raw == nil {
+		raw = w.RawBase64
+	}
+	return &Event{
+		ID: w.ID, Source: w.Source, Type: w.Type, Subject: w.Subject, Time: w.Time,
+		DataSchema: w.DataSchema, AgentID: w.AgentID, CallID: w.CallID,
+		ConversationID: w.ConversationID, Channel: w.Channel, Direction: w.Direction,
+		Status: w.Status, ReceivedAt: w.ReceivedAt, Data: w.Data, Raw: raw,
+	}, nil
+}

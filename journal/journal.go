@@ -1,0 +1,123 @@
+// Package journal keeps the connector's events durably in a JetStream stream.
+//
+// Every event is published with Nats-Msg-Id set to its ID, and the stream's
+// duplicate window is the dedupe window: JetStream records the ID atomically
+// with the message, so a key becomes final exactly when the journal has the
+// event, and a failed append records nothing. The window is rebuilt from the
+// stored messages when the server restarts, and every replica of the connector
+// publishes to the same stream, so it is shared.
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	connector "github.com/agentphone-connector/connector"
+)
+
+// Settings is what the wiring passes to the journal.
+type Settings struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Journal appends events to the stream. It is safe for concurrent use.
+type Journal struct {
+	cfg     Config
+	js      jetstream.JetStream
+	nc      *nats.Conn
+	log     *slog.Logger
+	metrics *metrics
+}
+
+var _ connector.Appender = (*Journal)(nil)
+
+// Open creates the stream, or updates it to cfg, on the server nc is
+// connected to. The caller keeps owning nc and closes it after the journal.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config, set Settings) (*Journal, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, StreamConfig(cfg)); err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", cfg.Stream, err)
+	}
+	m, err := newMetrics(set.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	set.Logger.Info("journal open", "stream", cfg.Stream, "subjects", cfg.SubjectPrefix+".>", "dedupe_window", cfg.DedupeWindow.String())
+	return &Journal{cfg: cfg, js: js, nc: nc, log: set.Logger, metrics: m}, nil
+}
+
+// StreamConfig returns the JetStream configuration of the journal stream.
+func StreamConfig(cfg Config) jetstream.StreamConfig {
+	sc := jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "AgentPhone events, normalized (agentphone-connector)",
+		Subjects:    []string{cfg.SubjectPrefix + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardNew,
+		MaxAge:      cfg.MaxAge,
+		MaxBytes:    cfg.MaxBytes,
+		MaxMsgs:     -1,
+		Duplicates:  cfg.DedupeWindow,
+		Replicas:    cfg.Replicas,
+		Storage:     jetstream.FileStorage,
+	}
+	if cfg.Memory {
+		sc.Storage = jetstream.MemoryStorage
+	}
+	return sc
+}
+
+// Append journals e with Nats-Msg-Id = e.ID and waits for the stream's ack,
+// at most the configured append timeout. Errors wrap connector.ErrUnavailable
+// when the journal could not take the event now.
+func (j *Journal) Append(ctx context.Context, e *connector.Event) (connector.Appended, error) {
+	body, err := e.Marshal()
+	if err != nil {
+		return connector.Appended{}, fmt.Errorf("journal append: %w", err)
+	}
+	msg := &nats.Msg{Subject: e.SubjectIn(j.cfg.SubjectPrefix), Data: body, Header: nats.Header{}}
+	msg.Header.Set("Content-Type", connector.ContentType)
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.AppendTimeout)
+	defer cancel()
+	start := time.Now()
+	ack, err := j.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(j.cfg.Stream))
+	j.metrics.observe(time.Since(start), err)
+	if err != nil {
+		return connector.Appended{}, fmt.Errorf("journal append %s: %w: %w", e.ID, connector.ErrUnavailable, err)
+	}
+	return connector.Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// ErrFull reports a stream that has reached its size limit and refuses new events.
+var ErrFull = errors.New("journal: stream full")
+
+// Ready reports whether the journal accepts writes now: connected, the stream
+// reachable, and not at its size limit.
+func (j *Journal) Ready(ctx context.Context) error {
+	if !j.nc.IsConnected() {
+		return fmt.Errorf("%w: nats %s", connector.ErrUnavailable, j.nc.Status())
+	}
+	s, err := j.js.Stream(ctx, j.cfg.Stream)
+	if err != nil {
+		return fmt.Errorf("%w: %w", connector.ErrUnavailable, err)
+	}
+	info := s.CachedInfo()
+	if info.Config.MaxBytes > 0 && int64(info.State.Bytes) >= info.Config.MaxBytes {
+		return ErrFull
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ProjectRoute is the name of the route of the project (account) webhook,
+// served at /webhooks/agentphone.
+const ProjectRoute = "project"
+
+// Secret is a webhook signing secret. It prints as "[redacted]" in every
+// format, log and JSON, so it cannot leak by accident.
+type Secret string
+
+func (Secret) String() string                  { return "[redacted]" }
+func (Secret) GoString() string                { return "[redacted]" }
+func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
+func (Secret) MarshalJSON() ([]byte, error)    { return []byte(`"[redacted]"`), nil }
+func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
+func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
+
+// Config is what users set for the webhook source.
+type Config struct {
+	Secrets      []Secret      `env:"AGENTPHONE_WEBHOOK_SECRET" help:"secrets of the project route, comma separated (several while rotating)"`
+	Routes       []string      `env:"AGENTPHONE_WEBHOOK_ROUTES" help:"names of extra routes, comma separated; each served at /webhooks/agentphone/<name> with secrets from AGENTPHONE_WEBHOOK_SECRET_<NAME>"`
+	MaxBodyBytes int64         `env:"CONNECTOR_MAX_BODY_BYTES, default=1048576" help:"largest body accepted; larger ones are answered 413"`
+	Tolerance    time.Duration `env:"AGENTPHONE_WEBHOOK_TOLERANCE, default=5m" help:"how far X-Webhook-Timestamp may be from now"`
+	ReadTimeout  time.Duration `env:"CONNECTOR_HTTP_READ_TIMEOUT, default=30s" help:"the whole request, body included, must arrive within this"`
+	IdleTimeout  time.Duration `env:"CONNECTOR_HTTP_IDLE_TIMEOUT, default=120s" help:"keep-alive connections idle longer are closed"`
+	RetryAfter   time.Duration `env:"CONNECTOR_RETRY_AFTER, default=30s" help:"Retry-After sent with 503 when the journal cannot take an event"`
+
+	// RouteSecrets holds the secrets of each extra route, read by LoadRouteSecrets.
+	RouteSecrets map[string][]Secret
+}
+
+var routeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// RouteSecretVar returns the environment variable that holds the secrets of
+// the named route: AGENTPHONE_WEBHOOK_SECRET_ + the name in upper case with
+// "-" as "_".
+func RouteSecretVar(route string) string {
+	return "AGENTPHONE_WEBHOOK_SECRET_" + strings.ToUpper(strings.ReplaceAll(route, "-", "_"))
+}
+
+// LoadRouteSecrets reads the secrets of every route in c.Routes with lookup
+// (os.LookupEnv, say).
+func (c *Config) LoadRouteSecrets(lookup func(string) (string, bool)) {
+	c.RouteSecrets = make(map[string][]Secret, len(c.Routes))
+	for _, r := range c.Routes {
+		v, _ := lookup(RouteSecretVar(r))
+		c.RouteSecrets[r] = splitSecrets(v)
+	}
+}
+
+func splitSecrets(v string) []Secret {
+	var out []Secret
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, Secret(s))
+		}
+	}
+	return out
+}
+
+// Validate reports every problem of the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, r := range c.Routes {
+		switch {
+		case !routeName.MatchString(r):
+			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is not a route name (lower-case letters, digits, - and _)", r))
+		case r == ProjectRoute:
+			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
+		case seen[r]:
+			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q listed twice", r))
+		case len(c.RouteSecrets[r]) == 0:
+			errs = append(errs, fmt.Errorf("%s: route %q has no secret", RouteSecretVar(r), r))
+		}
+		seen[r] = true
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("CONNECTOR_MAX_BODY_BYTES: must be at least 1024"))
+	}
+	if c.Tolerance < time.Second {
+		errs = append(errs, errors.New("AGENTPHONE_WEBHOOK_TOLERANCE: must be at least 1s"))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"CONNECTOR_HTTP_READ_TIMEOUT", c.ReadTimeout}, {"CONNECTOR_HTTP_IDLE_TIMEOUT", c.IdleTimeout}, {"CONNECTOR_RETRY_AFTER", c.RetryAfter}} {
+		if d.d < time.Second {
+			errs = append(errs, fmt.Errorf("%s: must be at least 1s", d.name))
+		}
+	}
+	return errors.Join(errs...)
+}
