@@ -69,6 +69,18 @@ func (v *Verifier) Verify(body []byte, sig, ts string, now time.Time) error {
 	if !v.matches(body, ts, got[:]) {
 		return ErrBadSignature
 	}
+	return v.inWindow(unix, now)
+}
+
+// inWindow checks |now - unix| <= tolerance without overflowing for absurd
+// timestamps: whole seconds first, then exactly.
+func (v *Verifier) inWindow(unix int64, now time.Time) error {
+	tol := int64(v.tolerance/time.Second) + 1
+	if sec := now.Unix(); unix > sec+tol {
+		return ErrFutureTimestamp
+	} else if unix < sec-tol {
+		return ErrStaleTimestamp
+	}
 	switch d := now.Sub(time.Unix(unix, 0)); {
 	case d < -v.tolerance:
 		return ErrFutureTimestamp
