@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,7 +118,7 @@ func (e *Event) Marshal() ([]byte, error) {
 	if !verbatim {
 		w.RawBase64 = e.Raw
 	}
-	b, err := json.Marshal(&w)
+	b, err := MarshalJSON(&w)
 	if err != nil || !verbatim {
 		return b, err
 	}
@@ -137,6 +138,18 @@ func (e *Event) wire() wireEvent {
 		Channel: e.Channel, Direction: e.Direction, Status: e.Status,
 		ReceivedAt: e.ReceivedAt.UTC(), Data: e.Data,
 	}
+}
+
+// MarshalJSON encodes v as the envelope does: like json.Marshal, without
+// escaping <, > and & (message bodies stay readable) and without a newline.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // ErrNotEvent reports bytes that are not an encoded Event.

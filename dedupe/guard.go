@@ -54,6 +54,7 @@ type Guard struct {
 	inflight map[string]*flight
 	recent   *recent
 	events   *prometheus.CounterVec
+	onWait   func(id string) // tests: called when a caller starts waiting on another's append
 }
 
 var _ connector.Appender = (*Guard)(nil)
@@ -105,6 +106,9 @@ func (g *Guard) Append(ctx context.Context, e *connector.Event) (connector.Appen
 		f, mine := g.reserve(e.ID)
 		if mine {
 			return g.append(ctx, e, f)
+		}
+		if g.onWait != nil {
+			g.onWait(e.ID)
 		}
 		select {
 		case <-f.done:

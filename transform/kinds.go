@@ -93,7 +93,7 @@ func contact(c *wireContact) *connector.Contact {
 }
 
 func setData(e *connector.Event, v any) error {
-	data, err := json.Marshal(v)
+	data, err := connector.MarshalJSON(v)
 	if err != nil {
 		return err
 	}
