@@ -200,4 +200,3 @@ func TestCancelledWaiterReturns(t *testing.T) {
 	close(j.hold)
 	<-done
 }
-
