@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -58,7 +59,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))
 		}
 	}
-	if c.HTTPAddr == c.AdminAddr {
+	if c.HTTPAddr == c.AdminAddr && !strings.HasSuffix(c.HTTPAddr, ":0") {
 		errs = append(errs, errors.New("CONNECTOR_ADMIN_ADDR: must differ from CONNECTOR_HTTP_ADDR"))
 	}
 	switch c.LogLevel {
