@@ -23,7 +23,9 @@ type logLines struct {
 	changed chan struct{}
 }
 
-func newLogLines() *logLines { return &logLines{changed: make(chan struct{}), exited: make(chan struct{})} }
+func newLogLines() *logLines {
+	return &logLines{changed: make(chan struct{}), exited: make(chan struct{})}
+}
 
 func (l *logLines) Write(p []byte) (int, error) {
 	l.mu.Lock()
