@@ -8,7 +8,7 @@ import (
 // The typed data of each kind. Field names are the connector's own
 // (snake_case, the same in JSON and as BigQuery columns), not AgentPhone's
 // wire names; transform maps one to the other. Optional values are pointers or
-// omitted when empty.
+// omitted when empty; times are UTC.
 
 // Message is the data of agent.message on every channel. Voice messages (a
 // caller's utterance during a live call) fill CallID, CallStatus, Transcript
@@ -22,7 +22,7 @@ type Message struct {
 	Direction         string          `json:"direction,omitempty"`
 	Body              string          `json:"body,omitempty"`
 	MediaURLs         []string        `json:"media_urls,omitempty"`
-	ReceivedAt        time.Time       `json:"received_at,omitzero"`
+	ReceivedAt        *time.Time       `json:"received_at,omitempty"`
 	Contact           *Contact        `json:"contact,omitempty"`
 	SenderIdentifier  string          `json:"sender_identifier,omitempty"`
 	Group             *Group          `json:"group,omitempty"`
@@ -71,8 +71,8 @@ type CallEnded struct {
 	To                  string    `json:"to,omitempty"`
 	Direction           string    `json:"direction,omitempty"`
 	Status              string    `json:"status,omitempty"`
-	StartedAt           time.Time `json:"started_at,omitzero"`
-	EndedAt             time.Time `json:"ended_at,omitzero"`
+	StartedAt           *time.Time `json:"started_at,omitempty"`
+	EndedAt             *time.Time `json:"ended_at,omitempty"`
 	DurationSeconds     float64   `json:"duration_seconds"`
 	DisconnectionReason string    `json:"disconnection_reason,omitempty"`
 	Contact             *Contact  `json:"contact,omitempty"`
@@ -99,7 +99,7 @@ type Reaction struct {
 	MessageID        string    `json:"message_id,omitempty"`
 	MessageBody      string    `json:"message_body,omitempty"`
 	MessageMediaURLs []string  `json:"message_media_urls,omitempty"`
-	CreatedAt        time.Time `json:"created_at,omitzero"`
+	CreatedAt        *time.Time `json:"created_at,omitempty"`
 }
 
 // TranscriptTurn is the data of transcript.turn: one turn of a call as the
@@ -109,6 +109,6 @@ type TranscriptTurn struct {
 	Position   int       `json:"position"` // 0-based index of the turn in the call
 	Role       string    `json:"role"`     // agent or user
 	Content    string    `json:"content"`
-	CreatedAt  time.Time `json:"created_at,omitzero"`
+	CreatedAt  *time.Time `json:"created_at,omitempty"`
 	Confidence *float64  `json:"confidence,omitempty"`
 }

@@ -1,13 +1,14 @@
 package connector
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	fastjson "github.com/segmentio/encoding/json"
 )
 
 // SpecVersion is the CloudEvents version of the envelope.
@@ -110,11 +111,12 @@ type wireEvent struct {
 }
 
 // Marshal encodes the event as CloudEvents structured JSON. The raw body is
-// kept byte for byte: embedded as the member "raw" when it is valid UTF-8
-// JSON, otherwise base64-encoded in "raw_base64".
+// kept byte for byte: embedded as the member "raw" when it is a JSON object
+// in valid UTF-8 with nothing around it (what AgentPhone sends), otherwise
+// base64-encoded in "raw_base64".
 func (e *Event) Marshal() ([]byte, error) {
 	w := e.wire()
-	verbatim := len(e.Raw) > 0 && utf8.Valid(e.Raw) && json.Valid(e.Raw)
+	verbatim := len(e.Raw) > 1 && e.Raw[0] == '{' && e.Raw[len(e.Raw)-1] == '}' && utf8.Valid(e.Raw) && fastjson.Valid(e.Raw)
 	if !verbatim {
 		w.RawBase64 = e.Raw
 	}
@@ -141,16 +143,8 @@ func (e *Event) wire() wireEvent {
 }
 
 // MarshalJSON encodes v as the envelope does: like json.Marshal, without
-// escaping <, > and & (message bodies stay readable) and without a newline.
-func MarshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+// escaping <, > and & (message bodies stay readable).
+func MarshalJSON(v any) ([]byte, error) { return fastjson.Append(nil, v, 0) }
 
 // ErrNotEvent reports bytes that are not an encoded Event.
 var ErrNotEvent = errors.New("connector: not an encoded event")
@@ -158,7 +152,7 @@ var ErrNotEvent = errors.New("connector: not an encoded event")
 // Unmarshal decodes what Marshal produced.
 func Unmarshal(b []byte) (*Event, error) {
 	var w wireEvent
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := fastjson.Unmarshal(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEvent, err)
 	}
 	if w.SpecVersion != SpecVersion || w.ID == "" || w.Type == "" {

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"encoding/json"
 	"fmt"
 
 	connector "github.com/agentphone-connector/connector"
@@ -9,7 +8,7 @@ import (
 
 func message(e *connector.Event, b *wireBody) error {
 	var w wireMessage
-	if err := json.Unmarshal(b.Data, &w); err != nil {
+	if err := decode(b.Data, &w); err != nil {
 		return err
 	}
 	if w.MessageID == "" && w.CallID == "" && w.ConversationID == "" {
@@ -18,7 +17,7 @@ func message(e *connector.Event, b *wireBody) error {
 	m := connector.Message{
 		MessageID: w.MessageID, ConversationID: w.ConversationID, NumberID: w.NumberID,
 		From: w.From, To: w.To, Direction: w.Direction, Body: w.Message,
-		MediaURLs: w.MediaURLs, ReceivedAt: parseTime(w.ReceivedAt), Contact: contact(w.Contact),
+		MediaURLs: w.MediaURLs, ReceivedAt: timeOrNil(w.ReceivedAt), Contact: contact(w.Contact),
 		SenderIdentifier: w.SenderIdentifier, CallID: w.CallID, CallStatus: w.Status,
 		Transcript: w.Transcript, Confidence: w.Confidence,
 	}
@@ -44,7 +43,7 @@ func message(e *connector.Event, b *wireBody) error {
 
 func callEnded(e *connector.Event, b *wireBody) error {
 	var w wireCallEnded
-	if err := json.Unmarshal(b.Data, &w); err != nil {
+	if err := decode(b.Data, &w); err != nil {
 		return err
 	}
 	if w.CallID == "" {
@@ -52,7 +51,7 @@ func callEnded(e *connector.Event, b *wireBody) error {
 	}
 	c := connector.CallEnded{
 		CallID: w.CallID, NumberID: w.NumberID, From: w.From, To: w.To, Direction: w.Direction,
-		Status: w.Status, StartedAt: parseTime(w.StartedAt), EndedAt: parseTime(w.EndedAt),
+		Status: w.Status, StartedAt: timeOrNil(w.StartedAt), EndedAt: timeOrNil(w.EndedAt),
 		DurationSeconds: w.DurationSeconds, DisconnectionReason: w.DisconnectionReason,
 		Contact: contact(w.Contact), Summary: w.Summary, UserSentiment: w.UserSentiment,
 		CallSuccessful: w.CallSuccessful, TurnCount: len(w.Transcript),
@@ -67,7 +66,7 @@ func callEnded(e *connector.Event, b *wireBody) error {
 
 func reaction(e *connector.Event, b *wireBody) error {
 	var w wireReaction
-	if err := json.Unmarshal(b.Data, &w); err != nil {
+	if err := decode(b.Data, &w); err != nil {
 		return err
 	}
 	if w.MessageID == "" || w.ReactionType == "" {
@@ -76,7 +75,7 @@ func reaction(e *connector.Event, b *wireBody) error {
 	r := connector.Reaction{
 		ConversationID: w.ConversationID, NumberID: w.NumberID, ReactionType: w.ReactionType,
 		From: w.FromNumber, Direction: w.Direction, MessageID: w.MessageID,
-		MessageBody: w.MessageBody, MessageMediaURLs: w.MessageMediaURLs, CreatedAt: parseTime(w.CreatedAt),
+		MessageBody: w.MessageBody, MessageMediaURLs: w.MessageMediaURLs, CreatedAt: timeOrNil(w.CreatedAt),
 	}
 	if len(r.MessageMediaURLs) == 0 && w.MessageMediaURL != "" {
 		r.MessageMediaURLs = []string{w.MessageMediaURL}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	fastjson "github.com/segmentio/encoding/json"
+
 	connector "github.com/agentphone-connector/connector"
 )
 
@@ -25,7 +27,7 @@ var errMissing = errors.New("transform: required field missing")
 func Normalize(m Meta, raw []byte) *connector.Event {
 	e := &connector.Event{ID: m.ID, Source: m.Source, ReceivedAt: m.ReceivedAt, Raw: raw}
 	var b wireBody
-	if err := json.Unmarshal(raw, &b); err != nil || !isObject(raw) {
+	if err := decode(raw, &b); err != nil || !isObject(raw) {
 		e.Type = connector.TypePrefix + connector.EventInvalid
 		e.Status = connector.StatusInvalidJSON
 		e.Time = m.ReceivedAt
@@ -79,12 +81,28 @@ func typeData(e *connector.Event, b *wireBody) error {
 // typed, so the event can still be keyed and filtered.
 func fillRefs(e *connector.Event, data json.RawMessage) {
 	var r wireRefs
-	if json.Unmarshal(data, &r) != nil {
+	if decode(data, &r) != nil {
 		return
 	}
 	e.CallID, e.ConversationID, e.Direction = r.CallID, r.ConversationID, r.Direction
 	e.Subject = firstOf(r.CallID, r.ConversationID)
 }
+
+// decode reads one JSON value into v: field names match exactly (AgentPhone's
+// are camelCase), raw sub-messages point into b rather than being copied, and
+// anything after the value is an error.
+func decode(b []byte, v any) error {
+	rest, err := fastjson.Parse(b, v, fastjson.DontCopyRawMessage|fastjson.DontMatchCaseInsensitiveStructFields)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+var errTrailing = errors.New("transform: data after the JSON value")
 
 func isObject(raw []byte) bool {
 	raw = bytes.TrimLeft(raw, " \t\r\n")

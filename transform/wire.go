@@ -112,3 +112,12 @@ func parseTime(s string) time.Time {
 	}
 	return t.UTC()
 }
+
+// timeOrNil is parseTime for optional fields: nil when missing or malformed.
+func timeOrNil(s string) *time.Time {
+	t := parseTime(s)
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/sources/webhook"
+)
+
+// serveBaseline runs a bare webhook server: read the body, verify the
+// signature, and (publish) one synchronous JetStream publish with
+// Nats-Msg-Id, waiting for the ack, on the same embedded server and stream
+// configuration the connector uses.
+func serveBaseline(ctx context.Context, args []string, publish bool) error {
+	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	secret := fs.String("secret", "", "webhook secret")
+	dataDir := fs.String("data-dir", "", "JetStream store (publish only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	v := webhook.NewVerifier([]webhook.Secret{webhook.Secret(*secret)}, 5*time.Minute)
+	var js jetstream.JetStream
+	if publish {
+		var closeJS func()
+		var err error
+		js, closeJS, err = baselineStream(ctx, *dataDir)
+		if err != nil {
+			return err
+		}
+		defer closeJS()
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, `{"error":"body"}`, http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err := v.Verify(body, r.Header.Get("X-Webhook-Signature"), r.Header.Get("X-Webhook-Timestamp"), time.Now()); err != nil {
+			http.Error(w, `{"error":"signature"}`, http.StatusUnauthorized)
+			return
+		}
+		if js != nil {
+			msg := &nats.Msg{Subject: "agentphone.bench", Data: body}
+			if _, err := js.PublishMsg(r.Context(), msg, jetstream.WithMsgID(r.Header.Get("X-Webhook-ID"))); err != nil {
+				http.Error(w, `{"error":"journal"}`, http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{}`)
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("ready %s\n", ln.Addr())
+	go func() { <-ctx.Done(); srv.Shutdown(context.Background()) }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func baselineStream(ctx context.Context, dir string) (jetstream.JetStream, func(), error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: 30 * time.Second}, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := ns.Connect()
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := journal.StreamConfig(journal.Config{Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1,
+		MaxAge: 168 * time.Hour, MaxBytes: -1, DedupeWindow: 72 * time.Hour})
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	return js, func() { nc.Close(); ns.Shutdown(context.Background()) }, nil
+}

@@ -1,0 +1,48 @@
+// Command loadbench measures the connector's webhook ingest against two
+// baselines built in: a server that only verifies the signature, and one that
+// verifies and makes one synchronous JetStream publish with Nats-Msg-Id,
+// waiting for the ack. Each runs as its own process, so CPU and memory are
+// measured per server; the load generator runs here, on the same machine.
+//
+//	loadbench run --connector ./connector [--duration 15s] [--rounds 3]
+//	loadbench dedupe-memory [--keys 1000000]
+//
+// Figures on a shared machine are noisy: compare the ratios of one run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: loadbench run|dedupe-memory|baseline-verify|baseline-publish [flags]")
+	}
+	switch args[0] {
+	case "run":
+		return runBench(ctx, args[1:])
+	case "dedupe-memory":
+		return runDedupeMemory(ctx, args[1:])
+	case "dedupe-memory-one":
+		return runDedupeMemoryOne(ctx, args[1:])
+	case "baseline-verify":
+		return serveBaseline(ctx, args[1:], false)
+	case "baseline-publish":
+		return serveBaseline(ctx, args[1:], true)
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// target is one server under test, running as its own process.
+type target struct {
+	name string
+	cmd  *exec.Cmd
+	url  string
+}
+
+const benchSecret = "whsec_bench_4c1a9e"
+
+// startTarget starts the named server in a fresh data directory.
+func startTarget(ctx context.Context, name, connector, dir string) (*target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
+	switch name {
+	case "verify":
+		cmd = exec.Command(self, "baseline-verify", "--addr", addr, "--secret", benchSecret)
+	case "verify+publish":
+		cmd = exec.Command(self, "baseline-publish", "--addr", addr, "--secret", benchSecret, "--data-dir", dir)
+	case "connector":
+		admin, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(connector, "serve")
+		cmd.Env = append(os.Environ(), "AGENTPHONE_WEBHOOK_SECRET="+benchSecret, "CONNECTOR_HTTP_ADDR="+addr,
+			"CONNECTOR_ADMIN_ADDR="+admin, "CONNECTOR_DATA_DIR="+dir, "CONNECTOR_NATS_LISTEN=none", "CONNECTOR_LOG_LEVEL=warn")
+	default:
+		return nil, fmt.Errorf("unknown target %q", name)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	t := &target{name: name, cmd: cmd, url: "http://" + addr + "/webhooks/agentphone"}
+	if err := waitListening(ctx, addr); err != nil {
+		t.stop()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return t, nil
+}
+
+func (t *target) stop() {
+	t.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { t.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// cpu returns the process's user+system CPU time so far.
+func (t *target) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// peakRSS returns the process's peak resident set size in bytes.
+func (t *target) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitListening(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("not listening on %s", addr)
+}
