@@ -76,12 +76,15 @@ func (g *gen) converse(c *Call) {
 		return
 	}
 	say("agent", sc.greeting)
-	for range g.exchanges() {
+	// Walk the scenario's lines in a random order; long calls come round to
+	// the same questions again, as long calls do.
+	users, agents := g.r.Perm(len(sc.user)), g.r.Perm(len(sc.agent))
+	for i := range g.exchanges() {
 		if g.chance(0.12) {
 			say("user", pick(g, fillers[:]))
 		}
-		say("user", pick(g, sc.user))
-		say("agent", pick(g, sc.agent))
+		say("user", sc.user[users[i%len(users)]])
+		say("agent", sc.agent[agents[i%len(agents)]])
 	}
 	say("agent", pick(g, sc.closing))
 	c.EndedAt = at.Truncate(time.Second)
