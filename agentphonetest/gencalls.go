@@ -12,7 +12,7 @@ func (g *gen) makeCalls() {
 	slices.SortStableFunc(g.a.Calls, func(a, b Call) int { return a.StartedAt.Compare(b.StartedAt) })
 	for range g.o.Live {
 		c := g.call(g.moment())
-		for c.Status == StatusFailed || len(c.Turns) < 4 { // a live call worth following
+		for c.Status == StatusFailed || len(c.Turns) < 4 || len(c.Turns) > 24 { // worth following, over in a minute or so
 			c = g.call(c.StartedAt)
 		}
 		g.a.Live = append(g.a.Live, c)

@@ -15,7 +15,7 @@ type AccountOptions struct {
 	Agents   int       // agents, each with one number; 0 means 3. Every third agent (the second, fifth, …) is in webhook voice mode
 	Calls    int       // placed calls: inbound, outbound and web; completed and failed
 	Messages int       // inbound messages (sms, mms, imessage with groups, whatsapp), each answered by a stored outbound reply
-	Live     int       // extra scripted calls left in Account.Live for Server.StartCall
+	Live     int       // extra scripted calls (completed, 4 to 24 turns) left in Account.Live for Server.StartCall
 	// ContextLimit is how many earlier messages (or turns) recentHistory
 	// carries: 0 means the provider's default 10, negative means none.
 	ContextLimit int

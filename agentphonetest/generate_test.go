@@ -39,7 +39,7 @@ func TestGenerateCounts(t *testing.T) {
 		t.Errorf("%d inbound and %d outbound messages, want 40 and 40", inbound, outbound)
 	}
 	for _, c := range a.Live {
-		if c.Status != StatusCompleted || len(c.Turns) < 4 {
+		if c.Status != StatusCompleted || len(c.Turns) < 4 || len(c.Turns) > 24 {
 			t.Errorf("live call %s: status %s with %d turns, want a completed script of 4 or more", c.ID, c.Status, len(c.Turns))
 		}
 	}
