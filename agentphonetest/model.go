@@ -23,7 +23,7 @@ type Account struct {
 	Events        []Event // the webhook traffic of the day, by time
 }
 
-// Agent is an AI agent of the account.
+// Agent is one of the account's voice and messaging agents.
 type Agent struct {
 	ID        string // agt_…
 	Name      string

@@ -2,7 +2,9 @@ package agentphonetest
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +90,29 @@ func TestCloseEndsStreamsAndRetries(t *testing.T) {
 		t.Errorf("deliver after close: %v", err)
 	}
 	rc.Close()
+	check()
+}
+
+// Handler serves on a server of the caller's; Close still ends its streams.
+func TestHandlerMountedElsewhere(t *testing.T) {
+	check := noLeaks(t)
+	ctx := testCtx(t)
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounted := httptest.NewServer(s.Handler())
+	call, err := s.StartCall(Call{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sr := openStreamAt(ctx, t, mounted.URL, s.APIKey(), call.ID)
+	sr.expect(t, "connected")
+	closeServer(t, s)
+	if m, err := sr.next(); err != io.EOF {
+		t.Errorf("after Close: %+v, %v; want the stream ended", m, err)
+	}
+	mounted.Close()
 	check()
 }
 

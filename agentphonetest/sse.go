@@ -42,7 +42,12 @@ func (s *Server) streamTranscript(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	s.follow(r.Context(), cs, st)
+	// The stream ends with the request or with the Server, also when the
+	// handler is mounted on a server of the caller's.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	s.follow(ctx, cs, st)
 }
 
 type connectedData struct {

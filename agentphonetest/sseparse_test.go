@@ -105,12 +105,18 @@ func (p *sseReader) next() (sseMessage, error) {
 // the test ends.
 func openStream(ctx context.Context, t *testing.T, s *Server, callID string) (*http.Response, *sseReader) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/v1/calls/"+callID+"/transcript/stream", nil)
+	return openStreamAt(ctx, t, s.URL(), s.APIKey(), callID)
+}
+
+// openStreamAt opens the transcript stream of a call at the API base URL.
+func openStreamAt(ctx context.Context, t *testing.T, base, key, callID string) (*http.Response, *sseReader) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/calls/"+callID+"/transcript/stream", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Close = true
-	req.Header.Set("Authorization", "Bearer "+s.APIKey())
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

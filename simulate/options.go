@@ -32,12 +32,12 @@ type Options struct {
 	// Rate is how many webhooks start per second; 0 sends as fast as the
 	// connector takes them.
 	Rate        float64
-	Duplicates  float64 // fraction of webhooks delivered a second time, with the same X-Webhook-ID
-	Stale       float64 // fraction signed with a timestamp ten minutes old (the connector must answer 401)
-	WrongSecret float64 // fraction signed with a wrong secret (the connector must answer 401)
-	OutOfOrder  int     // shuffle the webhooks within windows of this many; 0 keeps their order
-	Seed        uint64  // the same seed, day and counts send the same webhooks
-	Day         time.Time
+	Duplicates  float64   // fraction of webhooks delivered a second time, with the same X-Webhook-ID
+	Stale       float64   // fraction signed with a timestamp ten minutes old (the connector must answer 401)
+	WrongSecret float64   // fraction signed with a wrong secret (the connector must answer 401)
+	OutOfOrder  int       // shuffle the webhooks within windows of this many; 0 keeps their order
+	Seed        uint64    // the same seed, day and counts send the same webhooks
+	Day         time.Time // the day the traffic happens (its UTC date); zero is yesterday on Clock
 	// TimeScale multiplies the provider's retry delays; 0 is
 	// DefaultTimeScale.
 	TimeScale    float64

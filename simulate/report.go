@@ -13,7 +13,7 @@ import (
 
 // Report is what a simulation sent and how the connector answered.
 type Report struct {
-	Seed       uint64
+	Seed       uint64         // the seed the traffic was made with
 	Events     map[string]int // webhooks sent, by event name and channel ("agent.message/sms")
 	Deliveries int            // deliveries made: one per webhook, plus the duplicates
 	Duplicates int
@@ -21,10 +21,10 @@ type Report struct {
 	Retries    int            // attempts after a delivery's first
 	Answers    map[string]int // attempts by answer: the status code ("200", "503"), "timeout" or "no connection"
 	Succeeded  int            // deliveries answered 2xx in the end
-	Rejected   int            // deliveries answered with a status the provider never retries (4xx)
+	Rejected   int            // deliveries answered with a status the provider never retries (4xx, or a redirect)
 	Exhausted  int            // deliveries that failed every attempt of the schedule
 	Pending    int            // deliveries still retrying when the run stopped
-	Elapsed    time.Duration
+	Elapsed    time.Duration  // from the first webhook to the last delivery's end
 }
 
 // summarize counts the deliveries' outcomes.
