@@ -216,7 +216,7 @@ func TestRetryOnTimeout(t *testing.T) {
 		return 0
 	})
 	defer rc.Close()
-	s, err := New(Options{TimeScale: 1e-9, Webhooks: []Webhook{{URL: rc.URL(), Secret: testSecret, Timeout: 100 * time.Millisecond}}})
+	s, err := New(Options{TimeScale: 1e-9, Webhooks: []Webhook{{URL: rc.URL(), Secret: testSecret, Timeout: 500 * time.Millisecond}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func TestStreamStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	_, stalled := openStream(short, t, s, call.ID)
 	stalled.expect(t, "connected")
