@@ -81,7 +81,7 @@ func (s *Simulation) Close(ctx context.Context) error { return s.srv.Close(ctx) 
 // calls, waits until every delivery has succeeded or failed for good, writes
 // what was sent and answered to out and returns it. Cancelling ctx stops
 // sending and waiting; the report then covers what happened so far, with
-// ctx's error.
+// ctx's error. A Simulation runs once.
 func (s *Simulation) Run(ctx context.Context, out io.Writer) (Report, error) {
 	o := s.o
 	start := o.Clock.Now()
