@@ -63,7 +63,7 @@ func TestEventBuildersMatchFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			want, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			want, err := os.ReadFile(filepath.Join("..", "testdata", "agentphone", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 // Sign reproduces the signatures of the provider's test vectors, and the
 // connector's verifier agrees with them on every vector.
 func TestSignMatchesVectors(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "agentphone", "vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestSignMatchesVectors(t *testing.T) {
 	v := webhook.NewVerifier([]webhook.Secret{webhook.Secret(vs.Secret)}, time.Duration(vs.Tolerance)*time.Second)
 	for _, vec := range vs.Vectors {
 		t.Run(vec.Name, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", vec.File))
+			body, err := os.ReadFile(filepath.Join("..", "testdata", "agentphone", vec.File))
 			if err != nil {
 				t.Fatal(err)
 			}
