@@ -54,6 +54,7 @@ type Guard struct {
 	inflight map[string]*flight
 	recent   *recent
 	events   *prometheus.CounterVec
+	series   sync.Map // series → prometheus.Counter
 	onWait   func(id string) // tests: called when a caller starts waiting on another's append
 }
 
@@ -155,5 +156,18 @@ func (g *Guard) append(ctx context.Context, e *connector.Event, f *flight) (conn
 }
 
 func (g *Guard) count(e *connector.Event, outcome string) {
-	g.events.WithLabelValues(e.Source, e.Type, string(e.Status), outcome).Inc()
+	k := series{e.Source, e.Type, e.Status, outcome}
+	c, ok := g.series.Load(k)
+	if !ok {
+		c, _ = g.series.LoadOrStore(k, g.events.WithLabelValues(e.Source, e.Type, string(e.Status), outcome))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
+// series is the label set of one events counter, cached to spare the hashing
+// of four labels per event.
+type series struct {
+	source, typ string
+	status      connector.Status
+	outcome     string
 }
