@@ -22,7 +22,7 @@ type Message struct {
 	Direction         string          `json:"direction,omitempty"`
 	Body              string          `json:"body,omitempty"`
 	MediaURLs         []string        `json:"media_urls,omitempty"`
-	ReceivedAt        *time.Time       `json:"received_at,omitempty"`
+	ReceivedAt        *time.Time      `json:"received_at,omitempty"`
 	Contact           *Contact        `json:"contact,omitempty"`
 	SenderIdentifier  string          `json:"sender_identifier,omitempty"`
 	Group             *Group          `json:"group,omitempty"`
@@ -65,22 +65,22 @@ type ReplyTo struct {
 
 // CallEnded is the data of agent.call_ended.
 type CallEnded struct {
-	CallID              string    `json:"call_id"`
-	NumberID            string    `json:"number_id,omitempty"`
-	From                string    `json:"from,omitempty"`
-	To                  string    `json:"to,omitempty"`
-	Direction           string    `json:"direction,omitempty"`
-	Status              string    `json:"status,omitempty"`
+	CallID              string     `json:"call_id"`
+	NumberID            string     `json:"number_id,omitempty"`
+	From                string     `json:"from,omitempty"`
+	To                  string     `json:"to,omitempty"`
+	Direction           string     `json:"direction,omitempty"`
+	Status              string     `json:"status,omitempty"`
 	StartedAt           *time.Time `json:"started_at,omitempty"`
 	EndedAt             *time.Time `json:"ended_at,omitempty"`
-	DurationSeconds     float64   `json:"duration_seconds"`
-	DisconnectionReason string    `json:"disconnection_reason,omitempty"`
-	Contact             *Contact  `json:"contact,omitempty"`
-	Summary             string    `json:"summary,omitempty"`
-	UserSentiment       string    `json:"user_sentiment,omitempty"`
-	CallSuccessful      *bool     `json:"call_successful,omitempty"`
-	TurnCount           int       `json:"turn_count"`
-	Transcript          []Turn    `json:"transcript"`
+	DurationSeconds     float64    `json:"duration_seconds"`
+	DisconnectionReason string     `json:"disconnection_reason,omitempty"`
+	Contact             *Contact   `json:"contact,omitempty"`
+	Summary             string     `json:"summary,omitempty"`
+	UserSentiment       string     `json:"user_sentiment,omitempty"`
+	CallSuccessful      *bool      `json:"call_successful,omitempty"`
+	TurnCount           int        `json:"turn_count"`
+	Transcript          []Turn     `json:"transcript"`
 }
 
 // Turn is one utterance of a call transcript.
@@ -91,24 +91,24 @@ type Turn struct {
 
 // Reaction is the data of agent.reaction.
 type Reaction struct {
-	ConversationID   string    `json:"conversation_id,omitempty"`
-	NumberID         string    `json:"number_id,omitempty"`
-	ReactionType     string    `json:"reaction_type"`
-	From             string    `json:"from,omitempty"`
-	Direction        string    `json:"direction,omitempty"`
-	MessageID        string    `json:"message_id,omitempty"`
-	MessageBody      string    `json:"message_body,omitempty"`
-	MessageMediaURLs []string  `json:"message_media_urls,omitempty"`
+	ConversationID   string     `json:"conversation_id,omitempty"`
+	NumberID         string     `json:"number_id,omitempty"`
+	ReactionType     string     `json:"reaction_type"`
+	From             string     `json:"from,omitempty"`
+	Direction        string     `json:"direction,omitempty"`
+	MessageID        string     `json:"message_id,omitempty"`
+	MessageBody      string     `json:"message_body,omitempty"`
+	MessageMediaURLs []string   `json:"message_media_urls,omitempty"`
 	CreatedAt        *time.Time `json:"created_at,omitempty"`
 }
 
 // TranscriptTurn is the data of transcript.turn: one turn of a call as the
 // transcript stream or the REST transcript reports it.
 type TranscriptTurn struct {
-	CallID     string    `json:"call_id"`
-	Position   int       `json:"position"` // 0-based index of the turn in the call
-	Role       string    `json:"role"`     // agent or user
-	Content    string    `json:"content"`
+	CallID     string     `json:"call_id"`
+	Position   int        `json:"position"` // 0-based index of the turn in the call
+	Role       string     `json:"role"`     // agent or user
+	Content    string     `json:"content"`
 	CreatedAt  *time.Time `json:"created_at,omitempty"`
-	Confidence *float64  `json:"confidence,omitempty"`
+	Confidence *float64   `json:"confidence,omitempty"`
 }

@@ -54,7 +54,7 @@ type Guard struct {
 	inflight map[string]*flight
 	recent   *recent
 	events   *prometheus.CounterVec
-	series   sync.Map // series → prometheus.Counter
+	series   sync.Map        // series → prometheus.Counter
 	onWait   func(id string) // tests: called when a caller starts waiting on another's append
 }
 
