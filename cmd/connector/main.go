@@ -5,6 +5,7 @@
 //	connector config           list every environment variable
 //	connector tail [subject]   print journaled events as they arrive
 //	connector events           print the event table
+//	connector simulate         send a simulated day of AgentPhone traffic to a connector
 package main
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"strings"
 	"sync"
@@ -232,3 +233,5 @@ func get(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+var updateReadme = flag.Bool("update-readme", false, "rewrite the generated tables of README.md")
