@@ -121,7 +121,7 @@ func startServe(t *testing.T, env map[string]string) *serving {
 	}()
 	ready := s.logs.wait(t, "connector ready")
 	s.webhooks, s.admin = "http://"+ready["webhooks"].(string), "http://"+ready["admin"].(string)
-	s.nats = "nats://" + s.logs.wait(t, "embedded nats-server started")["listen"].(string)
+	s.nats, _ = ready["nats"].(string)
 	t.Cleanup(func() { s.shutdown(t) })
 	return s
 }

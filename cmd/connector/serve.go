@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	log.Info("connector ready", "webhooks", srv.Addr(), "admin", admin.addr())
+	log.Info("connector ready", "webhooks", srv.Addr(), "admin", admin.addr(), "nats", natsURL(cfg, embedded))
 
 	<-ctx.Done()
 	log.Info("shutting down: no new webhooks, finishing those in flight")
@@ -122,6 +122,14 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 		return nil, nil, fmt.Errorf("connect embedded nats: %w", err)
 	}
 	return nc, ns, nil
+}
+
+// natsURL is where subscribers reach the journal, for the log.
+func natsURL(cfg Config, ns *natsserver.Server) string {
+	if ns != nil {
+		return ns.ClientURL()
+	}
+	return redactURL(cfg.NATSURL)
 }
 
 // checkPayload refuses a NATS server whose messages cannot hold the largest
