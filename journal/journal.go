@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -35,6 +36,7 @@ type Journal struct {
 	nc      *nats.Conn
 	log     *slog.Logger
 	metrics *metrics
+	full    atomic.Bool // the last append was refused for the stream's limits
 }
 
 var _ connector.Appender = (*Journal)(nil)
@@ -97,16 +99,30 @@ func (j *Journal) Append(ctx context.Context, e *connector.Event) (connector.App
 	ack, err := j.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(j.cfg.Stream))
 	j.metrics.observe(time.Since(start), err)
 	if err != nil {
+		if isStoreFailure(err) {
+			j.full.Store(true)
+			err = fmt.Errorf("%w: %w", ErrFull, err)
+		}
 		return connector.Appended{}, fmt.Errorf("journal append %s: %w: %w", e.ID, connector.ErrUnavailable, err)
 	}
+	j.full.Store(false)
 	return connector.Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 }
 
 // ErrFull reports a stream that has reached its size limit and refuses new events.
 var ErrFull = errors.New("journal: stream full")
 
+// jsStoreFailed is JetStream's error code for a message the stream refused to
+// store: over its byte or message limits (discard new), or too large.
+const jsStoreFailed = 10077
+
+func isStoreFailure(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jsStoreFailed
+}
+
 // Ready reports whether the journal accepts writes now: connected, the stream
-// reachable, and not at its size limit.
+// reachable, and neither at its size limit nor refusing the last append for it.
 func (j *Journal) Ready(ctx context.Context) error {
 	if !j.nc.IsConnected() {
 		return fmt.Errorf("%w: nats %s", connector.ErrUnavailable, j.nc.Status())
@@ -116,7 +132,7 @@ func (j *Journal) Ready(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", connector.ErrUnavailable, err)
 	}
 	info := s.CachedInfo()
-	if info.Config.MaxBytes > 0 && int64(info.State.Bytes) >= info.Config.MaxBytes {
+	if j.full.Load() || info.Config.MaxBytes > 0 && int64(info.State.Bytes) >= info.Config.MaxBytes {
 		return ErrFull
 	}
 	return nil

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/agentphone-connector/connector/sources/webhook"
+)
+
+// The workload's requests are answered as they should be by a verifying
+// server: its bad signatures are refused, everything else accepted.
+func TestWorkloadAgainstAVerifier(t *testing.T) {
+	v := webhook.NewVerifier([]webhook.Secret{benchSecret}, 5*time.Minute)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if v.Verify(body, r.Header.Get("X-Webhook-Signature"), r.Header.Get("X-Webhook-Timestamp"), time.Now()) != nil {
+			w.WriteHeader(401)
+		}
+	}))
+	defer srv.Close()
+	w := newWorkload(srv.URL, benchSecret, "t")
+	res := w.closedLoop(context.Background(), srv.Client(), 4, 300*time.Millisecond)
+	if res.requests < 50 || res.wrong != 0 || res.codes[401] == 0 || res.codes[200] == 0 {
+		t.Fatalf("%d requests, %d wrong answers, codes %v", res.requests, res.wrong, res.codes)
+	}
+	for _, b := range w.bodies {
+		if len(b) < 400 || len(b) > 2300 {
+			t.Fatalf("body of %d bytes", len(b))
+		}
+	}
+}
