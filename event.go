@@ -51,7 +51,7 @@ type Event struct {
 
 	Status     Status
 	ReceivedAt time.Time       // when the connector took it in
-	Data       json.RawMessage // the normalized payload (JSON), nil when there is none
+	Data       json.RawMessage // the normalized payload, valid JSON; nil when there is none
 	Raw        []byte          // the body exactly as AgentPhone sent it
 }
 
@@ -113,23 +113,23 @@ type wireEvent struct {
 // Marshal encodes the event as CloudEvents structured JSON. The raw body is
 // kept byte for byte: embedded as the member "raw" when it is a JSON object
 // in valid UTF-8 with nothing around it (what AgentPhone sends), otherwise
-// base64-encoded in "raw_base64".
+// base64-encoded in "raw_base64". Data must be valid JSON (or nil): it is
+// written as it is.
 func (e *Event) Marshal() ([]byte, error) {
 	w := e.wire()
 	verbatim := len(e.Raw) > 1 && e.Raw[0] == '{' && e.Raw[len(e.Raw)-1] == '}' && utf8.Valid(e.Raw) && fastjson.Valid(e.Raw)
 	if !verbatim {
 		w.RawBase64 = e.Raw
 	}
-	b, err := MarshalJSON(&w)
+	buf := make([]byte, 0, 512+len(e.Data)+len(e.Raw)*4/3)
+	buf, err := fastjson.Append(buf, &w, fastjson.TrustRawMessage)
 	if err != nil || !verbatim {
-		return b, err
+		return buf, err
 	}
 	// json.Marshal would compact a RawMessage; splice the body in unchanged.
-	out := make([]byte, 0, len(b)+len(e.Raw)+8)
-	out = append(out, b[:len(b)-1]...)
-	out = append(out, `,"raw":`...)
-	out = append(out, e.Raw...)
-	return append(out, '}'), nil
+	buf = append(buf[:len(buf)-1], `,"raw":`...)
+	buf = append(buf, e.Raw...)
+	return append(buf, '}'), nil
 }
 
 func (e *Event) wire() wireEvent {
@@ -142,9 +142,11 @@ func (e *Event) wire() wireEvent {
 	}
 }
 
-// MarshalJSON encodes v as the envelope does: like json.Marshal, without
-// escaping <, > and & (message bodies stay readable).
-func MarshalJSON(v any) ([]byte, error) { return fastjson.Append(nil, v, 0) }
+// AppendJSON appends v to b encoded as the envelope encodes: like
+// json.Marshal, but without escaping <, > and & (message bodies stay
+// readable) and writing json.RawMessage values as they are, so they must hold
+// valid JSON.
+func AppendJSON(b []byte, v any) ([]byte, error) { return fastjson.Append(b, v, fastjson.TrustRawMessage) }
 
 // ErrNotEvent reports bytes that are not an encoded Event.
 var ErrNotEvent = errors.New("connector: not an encoded event")

@@ -38,7 +38,7 @@ func message(e *connector.Event, b *wireBody) error {
 	}
 	e.CallID, e.ConversationID, e.Direction = w.CallID, w.ConversationID, w.Direction
 	e.Subject = firstOf(w.ConversationID, w.CallID)
-	return setData(e, &m)
+	return setData(e, &m, len(b.Data))
 }
 
 func callEnded(e *connector.Event, b *wireBody) error {
@@ -61,7 +61,7 @@ func callEnded(e *connector.Event, b *wireBody) error {
 		c.Transcript[i] = connector.Turn{Role: t.Role, Content: t.Content}
 	}
 	e.CallID, e.Direction, e.Subject = w.CallID, w.Direction, w.CallID
-	return setData(e, &c)
+	return setData(e, &c, len(b.Data))
 }
 
 func reaction(e *connector.Event, b *wireBody) error {
@@ -81,7 +81,7 @@ func reaction(e *connector.Event, b *wireBody) error {
 		r.MessageMediaURLs = []string{w.MessageMediaURL}
 	}
 	e.ConversationID, e.Direction, e.Subject = w.ConversationID, w.Direction, w.ConversationID
-	return setData(e, &r)
+	return setData(e, &r, len(b.Data))
 }
 
 func contact(c *wireContact) *connector.Contact {
@@ -91,8 +91,10 @@ func contact(c *wireContact) *connector.Contact {
 	return &connector.Contact{ID: c.ID, Name: c.Name, Email: c.Email, PhoneNumber: c.PhoneNumber}
 }
 
-func setData(e *connector.Event, v any) error {
-	data, err := connector.MarshalJSON(v)
+// setData encodes the typed data; sizeHint is the size of AgentPhone's data,
+// which the normalized form is close to.
+func setData(e *connector.Event, v any, sizeHint int) error {
+	data, err := connector.AppendJSON(make([]byte, 0, sizeHint+128), v)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal/journaltest"
 )
@@ -93,9 +94,22 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		})
 	})
+	b.Run("handler-encode-only", func(b *testing.B) {
+		h := NewHandler(testConfig(), encodeOnly{}, Settings{Logger: journaltest.Discard()})
+		run(b, h.ServeHTTP)
+	})
 	b.Run("handler", func(b *testing.B) {
 		g, _ := dedupe.New(env.Journal, env.Config.DedupeWindow, dedupe.Config{CacheSize: 100000}, dedupe.Settings{})
 		h := NewHandler(testConfig(), g, Settings{Logger: journaltest.Discard()})
 		run(b, h.ServeHTTP)
 	})
+}
+
+// encodeOnly encodes events as the journal does and keeps nothing: the
+// handler's own cost, without NATS.
+type encodeOnly struct{}
+
+func (encodeOnly) Append(_ context.Context, e *connector.Event) (connector.Appended, error) {
+	_, err := e.Marshal()
+	return connector.Appended{}, err
 }

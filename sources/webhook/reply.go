@@ -64,9 +64,12 @@ func (h *Handler) unverified(w http.ResponseWriter, route string, r *http.Reques
 	h.reject(w, route, http.StatusUnauthorized, reason, err.Error())
 }
 
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, code int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType // canonical keys, set directly: this runs for every request
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
 }
