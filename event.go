@@ -146,7 +146,9 @@ func (e *Event) wire() wireEvent {
 // json.Marshal, but without escaping <, > and & (message bodies stay
 // readable) and writing json.RawMessage values as they are, so they must hold
 // valid JSON.
-func AppendJSON(b []byte, v any) ([]byte, error) { return fastjson.Append(b, v, fastjson.TrustRawMessage) }
+func AppendJSON(b []byte, v any) ([]byte, error) {
+	return fastjson.Append(b, v, fastjson.TrustRawMessage)
+}
 
 // ErrNotEvent reports bytes that are not an encoded Event.
 var ErrNotEvent = errors.New("connector: not an encoded event")
