@@ -26,6 +26,7 @@ type Config struct {
 	NATSCreds       string        `env:"NATS_CREDS" help:"credentials file for NATS_URL"`
 	LogLevel        string        `env:"CONNECTOR_LOG_LEVEL, default=info" help:"debug, info, warn or error"`
 	ShutdownTimeout time.Duration `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM waits for requests in flight before closing"`
+	Pprof           bool          `env:"CONNECTOR_PPROF, default=false" help:"serve Go's profiler at /debug/pprof/ on the admin listener"`
 
 	Webhook webhook.Config
 	Journal journal.Config

@@ -57,7 +57,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	h := webhook.NewHandler(cfg.Webhook, guard, webhook.Settings{Logger: log, Metrics: wm})
 
-	admin, err := startAdmin(cfg.AdminAddr, reg, j, log)
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log)
 	if err != nil {
 		return err
 	}

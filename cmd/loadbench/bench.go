@@ -108,3 +108,19 @@ func report(w *os.File, names []string, all map[string][]measurement, conc, rate
 	fmt.Fprintf(w, "p99 at %d/s: connector %.2f ms, verify+publish %.2f ms (difference %+.2f ms)\n",
 		rate, p99("connector"), p99("verify+publish"), p99("connector")-p99("verify+publish"))
 }
+
+// runDrive puts the throughput load on a server started elsewhere.
+func runDrive(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("drive", flag.ContinueOnError)
+	url := fs.String("url", "http://127.0.0.1:8080/webhooks/agentphone", "webhook URL")
+	secret := fs.String("secret", benchSecret, "webhook secret the server holds")
+	duration := fs.Duration("duration", 15*time.Second, "how long")
+	conc := fs.Int("c", 64, "concurrent connections")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
+	r := newWorkload(*url, *secret, strconv.FormatInt(time.Now().UnixNano(), 36)).closedLoop(ctx, client, *conc, *duration)
+	fmt.Printf("%.0f req/s, p50 %v, p99 %v, codes %v, wrong answers %d\n", r.rate(), r.pct(.5), r.pct(.99), r.codes, r.wrong)
+	return nil
+}

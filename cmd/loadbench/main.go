@@ -5,6 +5,7 @@
 // measured per server; the load generator runs here, on the same machine.
 //
 //	loadbench run --connector ./connector [--duration 15s] [--rounds 3]
+//	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
 //	loadbench dedupe-memory [--keys 1000000]
 //
 // Figures on a shared machine are noisy: compare the ratios of one run.
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "run":
 		return runBench(ctx, args[1:])
+	case "drive":
+		return runDrive(ctx, args[1:])
 	case "dedupe-memory":
 		return runDedupeMemory(ctx, args[1:])
 	case "dedupe-memory-one":
