@@ -80,20 +80,6 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		})
 	})
-	b.Run("verify+publish-double-size", func(b *testing.B) {
-		run(b, func(w http.ResponseWriter, r *http.Request) {
-			var buf bytes.Buffer
-			buf.ReadFrom(r.Body)
-			if v.Verify(buf.Bytes(), r.Header.Get("X-Webhook-Signature"), r.Header.Get("X-Webhook-Timestamp"), time.Now()) != nil {
-				w.WriteHeader(401)
-				return
-			}
-			msg := &nats.Msg{Subject: "agentphone.bench", Data: append(buf.Bytes(), buf.Bytes()...)}
-			if _, err := js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(r.Header.Get("X-Webhook-ID"))); err != nil {
-				w.WriteHeader(503)
-			}
-		})
-	})
 	b.Run("handler-encode-only", func(b *testing.B) {
 		h := NewHandler(testConfig(), encodeOnly{}, Settings{Logger: journaltest.Discard()})
 		run(b, h.ServeHTTP)
