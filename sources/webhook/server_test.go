@@ -23,7 +23,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 	}
 	defer srv.Shutdown(context.Background())
 	for _, partial := range []string{
-		"POST /webhooks/agentphone HTTP/1.1\r\nHost: x\r\n",                           // headers never end
+		"POST /webhooks/agentphone HTTP/1.1\r\nHost: x\r\n",                             // headers never end
 		"POST /webhooks/agentphone HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", // body never ends
 	} {
 		conn, err := net.Dial("tcp", srv.Addr())
