@@ -32,8 +32,8 @@ func (d *delivery) run() {
 	rewind, attempt := false, 0
 	for !d.stopping() {
 		items, err := d.fetch(rewind)
-		if len(items) > 0 {
-			d.process(items)
+		if len(items) > 0 && !d.process(items) {
+			return // closed with the batch unfinished
 		}
 		if err != nil {
 			// Deliveries of a broken fetch may be pending unseen: rewind to
@@ -98,8 +98,9 @@ func decode(m jetstream.Msg) item {
 // process finishes one batch: every event written or dead-lettered, then
 // the whole batch acknowledged. Failed writes are retried in place, only the
 // failed events and in their order, until they succeed or close is called;
-// then the batch goes back to the journal unacknowledged.
-func (d *delivery) process(items []item) {
+// then the batch goes back to the journal unacknowledged and process
+// returns false.
+func (d *delivery) process(items []item) bool {
 	todo, dead := splitUndecodable(items)
 	alive := newKeepAlive(items, d.cfg.AckWait/4)
 	for attempt := 0; ; attempt++ {
@@ -120,13 +121,14 @@ func (d *delivery) process(items []item) {
 		d.track.fail(err, wait)
 		if !d.sleep(wait, alive) {
 			nakAll(items)
-			return
+			return false
 		}
 	}
 	for _, it := range items {
 		_ = it.msg.Ack() // a lost ack means a redelivery, which targets drop by event ID
 	}
 	d.track.set(StateDelivering)
+	return true
 }
 
 func splitUndecodable(items []item) (todo []item, dead []failed) {
