@@ -130,8 +130,8 @@ func newTarget(t *testing.T) sinktest.Target {
 	return &target{c: c, cfg: testConfig(c)}
 }
 
-func (k *target) Name() string                          { return kafkasink.Name }
-func (k *target) Idempotent() bool                      { return false }
+func (k *target) Name() string                            { return kafkasink.Name }
+func (k *target) Idempotent() bool                        { return false }
 func (k *target) NewWriter(t *testing.T) connector.Writer { return newWriter(t, k.cfg) }
 
 func (k *target) Read(t *testing.T) []sinktest.Received {
