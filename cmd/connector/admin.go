@@ -30,7 +30,13 @@ type adminServer struct {
 	log   *slog.Logger
 }
 
-func startAdmin(addr string, reg *prometheus.Registry, ready readiness, log *slog.Logger) (*adminServer, error) {
+// adminRoute is an extra handler of the admin listener, e.g. GET /sinks.
+type adminRoute struct {
+	pattern string
+	handler http.Handler
+}
+
+func startAdmin(addr string, reg *prometheus.Registry, ready readiness, log *slog.Logger, routes ...adminRoute) (*adminServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen: %w", err)
@@ -54,6 +60,9 @@ func startAdmin(addr string, reg *prometheus.Registry, ready readiness, log *slo
 		writeStatus(w, http.StatusOK, "ready")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	for _, r := range routes {
+		mux.Handle(r.pattern, r.handler)
+	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		if err := a.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

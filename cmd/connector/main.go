@@ -4,6 +4,7 @@
 //	connector [serve]          run the connector (the default)
 //	connector config           list every environment variable
 //	connector tail [subject]   print journaled events as they arrive
+//	connector replay ...       re-drive one sink from the journal
 //	connector events           print the event table
 package main
 
@@ -45,6 +46,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runConfig(args, env, stdout)
 	case "tail":
 		err = runTail(ctx, args, env, stdout, stderr)
+	case "replay":
+		err = runReplay(ctx, args, env, stdout, stderr)
 	case "events":
 		err = runEvents(args, stdout)
 	case "help", "-h", "-help", "--help":
@@ -75,6 +78,8 @@ commands:
   config [--markdown]   list every environment variable with its default and meaning
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
+  replay --sink NAME (--since TIME | --seq N)
+                        re-drive one sink from the journal (TIME: RFC 3339 or a duration ago)
   help                  this text and the configuration
 
 `)

@@ -35,12 +35,21 @@ func StartJournal(t testing.TB) *Journal {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ns.Shutdown(context.Background()) })
+	return StartJournalOn(t, ns)
+}
+
+// StartJournalOn opens the journal on a running server.
+func StartJournalOn(t testing.TB, ns *natsserver.Server) *Journal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	cfg := journal.Config{
 		Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1, MaxAge: time.Hour,
 		MaxBytes: -1, DedupeWindow: time.Hour, AppendTimeout: 10 * time.Second, Memory: true,
 	}
 	j := &Journal{Server: ns, Config: cfg}
 	j.NC = j.Connect(t)
+	var err error
 	if j.J, err = journal.Open(ctx, j.NC, cfg, journal.Settings{Logger: Logger(t)}); err != nil {
 		t.Fatal(err)
 	}
