@@ -18,7 +18,8 @@ var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
 
 // consumerConfig is the sink's durable consumer: every journaled event, each
 // acknowledged on its own (so an ack never covers an event this process did
-// not write), at most one batch in flight, redelivered only after AckWait.
+// not write), at most three batches unacknowledged (the one written, the
+// one read ahead, the reader's buffer), redelivered only after AckWait.
 func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       ConsumerName(sink),
@@ -27,7 +28,7 @@ func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfi
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: b.Size,
+		MaxAckPending: 3 * b.Size,
 		MaxWaiting:    64,
 	}
 }

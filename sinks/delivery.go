@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,12 +32,13 @@ type delivery struct {
 	latency                   prometheus.Observer
 
 	h          atomic.Pointer[handles] // set by start
-	fetchBytes int
+	fetchBytes int                     // Batching.Bytes, raised to fit the largest event
 
-	stop   chan struct{}      // closed by close: finish the batch in hand, fetch no more
+	stop   chan struct{}      // closed by close: finish the batch in hand, read no more
 	hard   context.Context    // cancelled when close gives up waiting: abandon the write in flight
 	cancel context.CancelFunc //
-	done   chan struct{}      // closed when the loop has returned
+	paused chan struct{}      // the writer retries: the reader drops what it read ahead
+	done   chan struct{}      // closed when the reader and the writer have returned
 }
 
 func newDelivery(r *Runner, s Sink, m *metrics) *delivery {
@@ -49,6 +51,7 @@ func newDelivery(r *Runner, s Sink, m *metrics) *delivery {
 		failures:  m.failures.WithLabelValues(s.Name),
 		latency:   m.latency.WithLabelValues(s.Name),
 		stop:      make(chan struct{}), hard: hard, cancel: cancel, done: make(chan struct{}),
+		paused: make(chan struct{}, 1),
 	}
 	d.track = newTracker(s.Name, r.log, r.now, m.healthy.WithLabelValues(s.Name).Set)
 	return d
@@ -60,9 +63,9 @@ type handles struct {
 	journal jetstream.Stream
 }
 
-// start makes sure the consumer exists, rewinds it to its ack floor so that
-// whatever a previous process held unacknowledged is redelivered now and in
-// order, and starts the loop.
+// start makes sure the consumer exists and starts the reader and the
+// writer. The reader's first step rewinds the consumer to its ack floor, so
+// whatever a previous process held unacknowledged comes again, in order.
 func (d *delivery) start(ctx context.Context) error {
 	s, err := d.js.Stream(ctx, d.stream)
 	if err != nil {
@@ -72,16 +75,21 @@ func (d *delivery) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sink %s: consumer: %w", d.name, err)
 	}
-	if _, err := s.ResetConsumer(ctx, c.CachedInfo().Name); err != nil {
-		return fmt.Errorf("sink %s: rewind consumer to its ack floor: %w", d.name, err)
-	}
 	d.h.Store(&handles{cons: c, journal: s})
 	d.fetchBytes = d.batch.Bytes
 	if maxMsg := int(d.js.Conn().MaxPayload()) + 4096; d.fetchBytes > 0 && d.fetchBytes < maxMsg {
 		d.fetchBytes = maxMsg // a batch must fit the largest event, or the journal would never hand it out
 	}
 	d.track.set(StateDelivering)
-	go d.run()
+	batches := make(chan batch)
+	var wg sync.WaitGroup
+	wg.Go(func() { d.read(batches) })
+	wg.Go(func() { d.run(batches) })
+	go func() {
+		wg.Wait()
+		d.track.set(StateStopped)
+		close(d.done)
+	}()
 	return nil
 }
 
@@ -101,7 +109,7 @@ func (d *delivery) close(ctx context.Context, started bool) error {
 	case <-ctx.Done():
 	}
 	d.cancel()
-	<-d.done // Write honours ctx, fetches end within the batch wait
+	<-d.done // Write honours ctx, the reader wakes within the batch wait
 	return fmt.Errorf("sink %s: batch abandoned on close: %w", d.name, ctx.Err())
 }
 

@@ -25,28 +25,25 @@ type failed struct {
 	reason error
 }
 
-// run is the sink's loop: fetch a batch, finish it, repeat, until close.
-func (d *delivery) run() {
-	defer close(d.done)
-	defer d.track.set(StateStopped)
-	rewind, attempt := false, 0
-	for !d.stopping() {
-		items, err := d.fetch(rewind)
-		if len(items) > 0 && !d.process(items) {
-			return // closed with the batch unfinished
+// batch is what the reader hands the writer loop: decoded items, and done,
+// closed once the batch is acknowledged or handed back.
+type batch struct {
+	items []item
+	done  chan struct{}
+}
+
+// run is the writer half of the sink's loop: it finishes each batch the
+// reader hands it, in order, until the reader closes the channel.
+func (d *delivery) run(batches <-chan batch) {
+	for b := range batches {
+		ok := d.process(b.items)
+		close(b.done)
+		if !ok {
+			for b := range batches { // closed with a batch unfinished; the reader hands back its own
+				close(b.done)
+			}
+			return
 		}
-		if err != nil {
-			// Deliveries of a broken fetch may be pending unseen: rewind to
-			// the ack floor before the next one, so they come again in order.
-			rewind = true
-			wait := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
-			d.track.fail(fmt.Errorf("read journal: %w", err), wait)
-			attempt++
-			d.sleep(wait, nil)
-			continue
-		}
-		rewind, attempt = false, 0
-		d.track.set(StateDelivering)
 	}
 }
 
@@ -57,33 +54,6 @@ func (d *delivery) stopping() bool {
 	default:
 		return false
 	}
-}
-
-// fetch reads the next batch: up to Size events, Bytes bytes, waiting at
-// most Wait. It never abandons a pull request half way (that would leave
-// deliveries pending unseen), so it returns within Wait whatever happens.
-func (d *delivery) fetch(rewind bool) ([]item, error) {
-	h := d.h.Load()
-	if rewind {
-		ctx, cancel := context.WithTimeout(d.hard, d.batch.Wait+5*time.Second)
-		defer cancel()
-		if _, err := h.journal.ResetConsumer(ctx, ConsumerName(d.name)); err != nil {
-			return nil, fmt.Errorf("rewind: %w", err)
-		}
-	}
-	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(d.batch.Wait)}
-	if d.fetchBytes > 0 {
-		opts = append(opts, jetstream.FetchMaxBytes(d.fetchBytes))
-	}
-	b, err := h.cons.Fetch(d.batch.Size, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var items []item
-	for m := range b.Messages() {
-		items = append(items, decode(m))
-	}
-	return items, b.Error()
 }
 
 func decode(m jetstream.Msg) item {
@@ -103,6 +73,7 @@ func decode(m jetstream.Msg) item {
 func (d *delivery) process(items []item) bool {
 	todo, dead := splitUndecodable(items)
 	alive := newKeepAlive(items, d.cfg.AckWait/4)
+	paused := false
 	for attempt := 0; ; attempt++ {
 		var err error
 		if len(todo) > 0 {
@@ -117,6 +88,10 @@ func (d *delivery) process(items []item) bool {
 			break
 		}
 		err = errors.Join(err, dlqErr)
+		if !paused {
+			d.pauseReader()
+			paused = true
+		}
 		wait := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
 		d.track.fail(err, wait)
 		if !d.sleep(wait, alive) {
@@ -124,11 +99,27 @@ func (d *delivery) process(items []item) bool {
 			return false
 		}
 	}
-	for _, it := range items {
-		_ = it.msg.Ack() // a lost ack means a redelivery, which targets drop by event ID
-	}
+	ackAll(items, paused)
 	d.track.set(StateDelivering)
 	return true
+}
+
+// ackAll acknowledges a finished batch; a lost ack means a redelivery, which
+// targets drop by event ID. When the reader waits to rewind (confirm), the
+// last ack waits for the journal's confirmation, so that the rewind starts
+// past the batch instead of writing it again.
+func ackAll(items []item, confirm bool) {
+	last := len(items) - 1
+	for _, it := range items[:last] {
+		_ = it.msg.Ack()
+	}
+	if !confirm {
+		_ = items[last].msg.Ack()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = items[last].msg.DoubleAck(ctx)
 }
 
 func splitUndecodable(items []item) (todo []item, dead []failed) {
@@ -207,8 +198,8 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-// sleep waits for wait, keeping the batch alive meanwhile; it returns false
-// when close was called.
+// sleep waits for wait, keeping the batch alive meanwhile (nil: no batch);
+// it returns false when close was called.
 func (d *delivery) sleep(wait time.Duration, alive *keepAlive) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()

@@ -252,14 +252,17 @@ func crashBetweenWriteAndAck(t *testing.T, h *harness) {
 	if err := CheckDelivered(events, got); err != nil {
 		t.Fatal(err)
 	}
-	want := size
+	// The crashed batch comes again; so may the one before it, when the
+	// journal had not applied its acks (they are asynchronous) by the time
+	// the new runner rewound.
+	lo, hi := size, 2*size
 	if h.target.Idempotent() {
-		want = 0
+		lo, hi = 0, 0
 	}
 	dups := Duplicates(got)
 	t.Logf("crash between write and ack: %d duplicates of %d events (the crashed batch held %d)", dups, len(events), size)
-	if dups != want {
-		t.Fatalf("%d duplicates, want %d", dups, want)
+	if dups < lo || dups > hi {
+		t.Fatalf("%d duplicates, want %d to %d", dups, lo, hi)
 	}
 }
 
