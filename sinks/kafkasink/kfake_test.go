@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks"
 	"github.com/agentphone-connector/connector/sinks/kafkasink"
 	"github.com/agentphone-connector/connector/sinks/sinktest"
 )
@@ -63,9 +64,24 @@ func newWriter(t testing.TB, cfg kafkasink.Config) *kafkasink.Writer {
 // partition, each in offset order.
 func readAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 	t.Helper()
+	return readWith(t, &kafka.Dialer{Timeout: 10 * time.Second}, brokers, topic)
+}
+
+// readAllTLS is readAll from a broker whose certificate caFile signs.
+func readAllTLS(t testing.TB, brokers []string, caFile string) []kafka.Message {
+	t.Helper()
+	tc, err := sinks.TLSFiles{CA: caFile}.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readWith(t, &kafka.Dialer{Timeout: 10 * time.Second, TLS: tc}, brokers, testTopic)
+}
+
+func readWith(t testing.TB, d *kafka.Dialer, brokers []string, topic string) []kafka.Message {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	conn, err := d.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,14 +92,14 @@ func readAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 	}
 	var out []kafka.Message
 	for _, p := range parts {
-		out = append(out, readPartition(ctx, t, brokers, topic, p.ID)...)
+		out = append(out, readPartition(ctx, t, d, brokers, topic, p.ID)...)
 	}
 	return out
 }
 
-func readPartition(ctx context.Context, t testing.TB, brokers []string, topic string, p int) []kafka.Message {
+func readPartition(ctx context.Context, t testing.TB, d *kafka.Dialer, brokers []string, topic string, p int) []kafka.Message {
 	t.Helper()
-	leader, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p)
+	leader, err := d.DialLeader(ctx, "tcp", brokers[0], topic, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +111,7 @@ func readPartition(ctx context.Context, t testing.TB, brokers []string, topic st
 	if last == 0 {
 		return nil
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond, Dialer: d})
 	defer r.Close()
 	var out []kafka.Message
 	for {
