@@ -64,6 +64,7 @@ func newLagCollector(r *Runner) *lagCollector {
 	}
 }
 
+// Describe and Collect make lagCollector a prometheus.Collector.
 func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.pending; ch <- c.age }
 
 func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {

@@ -10,6 +10,8 @@ import (
 // the tag `secret:"true"` so `connector config` shows only whether they are set.
 type Secret string
 
+// String, GoString, LogValue, MarshalJSON and MarshalText print "[redacted]";
+// UnmarshalText reads the secret, trimmed of white space.
 func (Secret) String() string                  { return "[redacted]" }
 func (Secret) GoString() string                { return "[redacted]" }
 func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }

@@ -119,6 +119,8 @@ type MemoryTarget struct{ M *Memory }
 // NewMemoryTarget returns a Target on a new Memory.
 func NewMemoryTarget(*testing.T) Target { return MemoryTarget{NewMemory()} }
 
+// The Target methods: the sink is "memory", Poison gives an event an ID
+// that Memory refuses, Outage makes Memory fail every write until restore.
 func (m MemoryTarget) Name() string                               { return "memory" }
 func (m MemoryTarget) NewWriter(*testing.T) connector.Writer      { return m.M.Writer() }
 func (m MemoryTarget) Read(*testing.T) []Received                 { return m.M.Received() }
