@@ -30,6 +30,12 @@ type fixture struct {
 // newFixture returns a started Runner of the given sinks on a new journal.
 func newFixture(t *testing.T, set sinks.Settings, list ...sinks.Sink) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, set, list...)
+}
+
+// newFixtureWith journals events before it starts the Runner.
+func newFixtureWith(t *testing.T, events []*connector.Event, set sinks.Settings, list ...sinks.Sink) *fixture {
+	t.Helper()
 	f := &fixture{j: sinktest.StartJournal(t), reg: prometheus.NewRegistry()}
 	f.js, _ = f.j.JetStream(t)
 	set.Logger, set.Registerer = sinktest.Logger(t), f.reg
@@ -38,6 +44,7 @@ func newFixture(t *testing.T, set sinks.Settings, list ...sinks.Sink) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	f.j.Append(t, events...)
 	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +83,8 @@ func TestRetriesOnlyFailedEvents(t *testing.T) {
 	events := sinktest.Events("retry", 20, 4)
 	m.FailID(events[5].ID, 1)  // key 1: events 5, 9, 13, 17 follow
 	m.FailID(events[14].ID, 2) // key 2: events 14, 18
-	f := newFixture(t, sinks.Settings{}, sinks.Sink{Name: "mem", Writer: m.Writer(), Batch: sinks.Batching{Size: 20, Wait: 50 * time.Millisecond}})
-	f.j.Append(t, events...)
+	// All journaled before the start, so that the first batch holds all 20.
+	f := newFixtureWith(t, events, sinks.Settings{}, sinks.Sink{Name: "mem", Writer: m.Writer(), Batch: sinks.Batching{Size: 20, Wait: 50 * time.Millisecond}})
 	got := waitReceived(t, m, 20)
 	if err := sinktest.CheckDelivered(events, got); err != nil {
 		t.Fatal(err)
