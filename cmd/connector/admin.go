@@ -31,7 +31,13 @@ type adminServer struct {
 	log   *slog.Logger
 }
 
-func startAdmin(addr string, pprofOn bool, reg *prometheus.Registry, ready readiness, log *slog.Logger) (*adminServer, error) {
+// adminRoute is an extra handler of the admin listener, e.g. GET /sinks.
+type adminRoute struct {
+	pattern string
+	handler http.Handler
+}
+
+func startAdmin(addr string, pprofOn bool, reg *prometheus.Registry, ready readiness, log *slog.Logger, routes ...adminRoute) (*adminServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("admin listen: %w", err)
@@ -59,6 +65,9 @@ func startAdmin(addr string, pprofOn bool, reg *prometheus.Registry, ready readi
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	for _, r := range routes {
+		mux.Handle(r.pattern, r.handler)
 	}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {

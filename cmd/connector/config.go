@@ -13,6 +13,9 @@ import (
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/sinks"
+	"github.com/agentphone-connector/connector/sinks/kafkasink"
+	"github.com/agentphone-connector/connector/sinks/natssink"
 	"github.com/agentphone-connector/connector/sources/webhook"
 )
 
@@ -32,6 +35,10 @@ type Config struct {
 	Journal journal.Config
 	Dedupe  dedupe.Config
 	NATS    natsserver.Config
+
+	Sinks    sinks.Config
+	Kafka    kafkasink.Config
+	NATSSink natssink.Config
 }
 
 // loadConfig reads the configuration from lookup and validates it, reporting
@@ -55,6 +62,8 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
 	errs := []error{c.Webhook.Validate(), c.Journal.Validate(), c.Dedupe.Validate()}
+	errs = append(errs, c.Sinks.Validate(), c.Sinks.DeadLetter.CheckSubjects(c.Journal.SubjectPrefix),
+		c.Kafka.Validate(), c.NATSSink.Validate(), c.checkSinkLoop())
 	for _, a := range []struct{ name, addr string }{{"CONNECTOR_HTTP_ADDR", c.HTTPAddr}, {"CONNECTOR_ADMIN_ADDR", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))

@@ -4,6 +4,7 @@
 //	connector [serve]          run the connector (the default)
 //	connector config           list every environment variable
 //	connector tail [subject]   print journaled events as they arrive
+//	connector replay ...       re-drive one sink from the journal
 //	connector events           print the event table
 //	connector simulate         send a simulated day of AgentPhone traffic to a connector
 package main
@@ -46,6 +47,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runConfig(args, env, stdout)
 	case "tail":
 		err = runTail(ctx, args, env, stdout, stderr)
+	case "replay":
+		err = runReplay(ctx, args, env, stdout, stderr)
 	case "events":
 		err = runEvents(args, stdout)
 	case "simulate":
@@ -79,6 +82,8 @@ commands:
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
   simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector (simulate -h)
+  replay --sink NAME (--since TIME | --seq N)
+                        re-drive one sink from the journal (TIME: RFC 3339 or a duration ago)
   help                  this text and the configuration
 
 `)

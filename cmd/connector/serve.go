@@ -31,8 +31,9 @@ func runServe(ctx context.Context, env envconfig.Lookuper, stdout, stderr io.Wri
 }
 
 // serve runs the connector until ctx is cancelled. Start-up goes downstream
-// first (NATS, journal, then the listeners); shutdown goes upstream first
-// (stop taking webhooks, finish those in flight, then close the journal).
+// first (NATS, journal, sinks, then the listeners); shutdown goes upstream
+// first (stop taking webhooks, finish those in flight, stop the sinks, then
+// close the journal).
 func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -57,7 +58,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	h := webhook.NewHandler(cfg.Webhook, guard, webhook.Settings{Logger: log, Metrics: wm})
 
-	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log)
+	// Sinks read the journal; they stop before it closes (defers run in reverse).
+	sinkRunner, err := startSinks(ctx, cfg, nc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopSinks(sinkRunner, cfg.ShutdownTimeout)) }()
+
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log, adminRoute{"GET /sinks", sinkRunner})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks"
+	"github.com/agentphone-connector/connector/sinks/kafkasink"
+	"github.com/agentphone-connector/connector/sinks/natssink"
+)
+
+// startSinks starts every enabled sink on the journal that nc holds. It
+// returns a Runner even when no sink is enabled, so that GET /sinks answers.
+func startSinks(ctx context.Context, cfg Config, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger) (*sinks.Runner, error) {
+	list, err := enabledSinks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, closeAll(list, fmt.Errorf("sinks: %w", err))
+	}
+	sc := cfg.Sinks
+	sc.DeadLetter.Replicas, sc.DeadLetter.Memory = cfg.Journal.Replicas, cfg.Journal.Memory
+	r, err := sinks.New(js, cfg.Journal.Stream, sc, list, sinks.Settings{Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, closeAll(list, err)
+	}
+	if err := r.Start(ctx); err != nil {
+		return nil, errors.Join(err, r.Close(context.WithoutCancel(ctx)))
+	}
+	return r, nil
+}
+
+// enabledSinks builds the Writer of each sink whose configuration is set.
+// A new sink adds its case here.
+func enabledSinks(cfg Config, log *slog.Logger) ([]sinks.Sink, error) {
+	var list []sinks.Sink
+	add := func(name string, b sinks.Batching, w connector.Writer, err error) error {
+		if err != nil {
+			return closeAll(list, fmt.Errorf("sink %s: %w", name, err))
+		}
+		list = append(list, sinks.Sink{Name: name, Writer: w, Batch: b})
+		log.Info("sink enabled", "sink", name)
+		return nil
+	}
+	if cfg.Kafka.Enabled() {
+		w, err := kafkasink.New(cfg.Kafka, kafkasink.Settings{Logger: log})
+		if err := add(kafkasink.Name, cfg.Kafka.Batching(), w, err); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.NATSSink.Enabled() {
+		w, err := natssink.New(cfg.NATSSink, natssink.Settings{Logger: log})
+		if err := add(natssink.Name, cfg.NATSSink.Batching(), w, err); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+func closeAll(list []sinks.Sink, err error) error {
+	for _, s := range list {
+		err = errors.Join(err, s.Writer.Close(context.Background()))
+	}
+	return err
+}
+
+// stopSinks stops the sinks before the journal closes: each finishes the
+// batch in hand within timeout, or hands it back to the journal.
+func stopSinks(r *sinks.Runner, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return r.Close(ctx)
+}
+
+// checkSinkLoop refuses a NATS sink that would publish back into the
+// journal: same server, subjects under the journal's prefix.
+func (c Config) checkSinkLoop() error {
+	if !c.NATSSink.Enabled() || !strings.HasPrefix(c.NATSSink.Subject, c.Journal.SubjectPrefix+".") {
+		return nil
+	}
+	journal := c.NATSURL
+	if c.Embedded() {
+		journal = c.NATS.Listen
+	}
+	if journal != "" && strings.Contains(c.NATSSink.URL, strings.TrimPrefix(journal, "nats://")) {
+		return fmt.Errorf("CONNECTOR_NATS_SINK_URL: %s is the journal's server and CONNECTOR_NATS_SINK_SUBJECT is under %s.>: events would be journaled again", redactURL(c.NATSSink.URL), c.Journal.SubjectPrefix)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Config is what users set for the delivery machinery every sink shares:
+// retries, timeouts and the dead-letter stream.
+type Config struct {
+	RetryMin     time.Duration `env:"CONNECTOR_SINK_RETRY_MIN, default=250ms" help:"first wait before a failed sink write is retried; doubles on each failure up to CONNECTOR_SINK_RETRY_MAX, with jitter"`
+	RetryMax     time.Duration `env:"CONNECTOR_SINK_RETRY_MAX, default=30s" help:"longest wait between two retries of a failing sink"`
+	WriteTimeout time.Duration `env:"CONNECTOR_SINK_WRITE_TIMEOUT, default=30s" help:"how long one batch write to a sink's target may take before it counts as failed"`
+	AckWait      time.Duration `env:"CONNECTOR_SINK_ACK_WAIT, default=2m" help:"how long the journal waits for a sink's ack before redelivering; held batches are kept alive meanwhile; at least twice CONNECTOR_SINK_WRITE_TIMEOUT"`
+
+	DeadLetter DeadLetterConfig
+}
+
+// DeadLetterConfig places the dead-letter stream. Its subjects must not
+// overlap the journal's.
+type DeadLetterConfig struct {
+	Stream        string        `env:"CONNECTOR_DLQ_STREAM, default=AGENTPHONE_DLQ" help:"JetStream stream holding events a sink rejected for good"`
+	SubjectPrefix string        `env:"CONNECTOR_DLQ_SUBJECT_PREFIX, default=agentphone-dlq" help:"dead events go to <prefix>.<sink>; must not be under the journal's subject prefix"`
+	MaxAge        time.Duration `env:"CONNECTOR_DLQ_MAX_AGE, default=720h" help:"how long dead-lettered events are kept"`
+
+	Replicas int  // stream replicas; the wiring sets the journal's
+	Memory   bool // keep the stream in memory (tests only); the wiring sets the journal's
+}
+
+// Batching says how a sink reads the journal: up to Size events or Bytes
+// bytes per batch, waiting at most Wait for a batch to fill. Each sink's own
+// configuration provides it.
+type Batching struct {
+	Size  int           // events per batch, 1 to 10000
+	Bytes int           // encoded journal bytes per batch; 0 for no limit
+	Wait  time.Duration // longest wait for a batch to fill, at least 1ms
+}
+
+// Defaults for Batching.
+const (
+	DefaultBatchSize = 500
+	DefaultBatchWait = 100 * time.Millisecond
+	maxBatchSize     = 10000
+)
+
+var (
+	streamName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	subjectTok = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	sinkName   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+)
+
+// Validate reports every problem of the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
+		errs = append(errs, errors.New("CONNECTOR_SINK_RETRY_MIN, CONNECTOR_SINK_RETRY_MAX: need 0 < min <= max"))
+	}
+	if c.WriteTimeout <= 0 {
+		errs = append(errs, errors.New("CONNECTOR_SINK_WRITE_TIMEOUT: must be positive"))
+	}
+	if c.AckWait < 2*c.WriteTimeout {
+		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_ACK_WAIT: %s is less than twice the write timeout %s; a slow write would be redelivered while in flight", c.AckWait, c.WriteTimeout))
+	}
+	return errors.Join(append(errs, c.DeadLetter.Validate())...)
+}
+
+// Validate reports every problem of the dead-letter configuration.
+func (c DeadLetterConfig) Validate() error {
+	var errs []error
+	if !streamName.MatchString(c.Stream) {
+		errs = append(errs, fmt.Errorf("CONNECTOR_DLQ_STREAM: %q is not a stream name (letters, digits, - and _)", c.Stream))
+	}
+	if !subjectTok.MatchString(c.SubjectPrefix) {
+		errs = append(errs, fmt.Errorf("CONNECTOR_DLQ_SUBJECT_PREFIX: %q is not a subject prefix", c.SubjectPrefix))
+	}
+	if c.MaxAge < time.Hour {
+		errs = append(errs, errors.New("CONNECTOR_DLQ_MAX_AGE: must be at least 1h"))
+	}
+	return errors.Join(errs...)
+}
+
+// CheckSubjects reports an error when the dead-letter subjects overlap the
+// journal's (prefix.>): dead events would be journaled again.
+func (c DeadLetterConfig) CheckSubjects(journalPrefix string) error {
+	if c.SubjectPrefix == journalPrefix || hasTokenPrefix(c.SubjectPrefix, journalPrefix) || hasTokenPrefix(journalPrefix, c.SubjectPrefix) {
+		return fmt.Errorf("CONNECTOR_DLQ_SUBJECT_PREFIX: %q overlaps the journal's subjects %s.>", c.SubjectPrefix, journalPrefix)
+	}
+	return nil
+}
+
+func hasTokenPrefix(s, prefix string) bool {
+	return len(s) > len(prefix) && s[:len(prefix)] == prefix && s[len(prefix)] == '.'
+}
+
+// Validate reports every problem of the batching of the sink whose
+// variables start with varPrefix (e.g. "CONNECTOR_KAFKA_").
+func (b Batching) Validate(varPrefix string) error {
+	var errs []error
+	if b.Size < 1 || b.Size > maxBatchSize {
+		errs = append(errs, fmt.Errorf("%sBATCH_SIZE: must be between 1 and %d", varPrefix, maxBatchSize))
+	}
+	if b.Bytes < 0 || b.Bytes > 0 && b.Bytes < 1024 {
+		errs = append(errs, fmt.Errorf("%sBATCH_BYTES: must be 0 (no limit) or at least 1024", varPrefix))
+	}
+	if b.Wait < time.Millisecond {
+		errs = append(errs, fmt.Errorf("%sBATCH_TIMEOUT: must be at least 1ms", varPrefix))
+	}
+	return errors.Join(errs...)
+}

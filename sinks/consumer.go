@@ -1,0 +1,86 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ConsumerName returns the durable journal consumer of the named sink.
+func ConsumerName(sink string) string { return "sink-" + sink }
+
+// ErrUnknownSink reports a sink that has no consumer on the journal: it was
+// never started there.
+var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
+
+// consumerConfig is the sink's durable consumer: every journaled event, each
+// acknowledged on its own (so an ack never covers an event this process did
+// not write), at most three batches unacknowledged (the one written, the
+// one read ahead, the reader's buffer), redelivered only after AckWait.
+func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName(sink),
+		Description:   "agentphone-connector sink " + sink,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 3 * b.Size,
+		MaxWaiting:    64,
+	}
+}
+
+// Reposition makes the named sink re-read the journal from stream sequence
+// seq on (the first event if seq is 0 or below it), leaving every other sink
+// alone. A running connector picks the new position up with its next fetch;
+// the batch it holds is still written. It returns the sequence the sink will
+// read next.
+func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink string, seq uint64) (uint64, error) {
+	name := ConsumerName(sink)
+	if _, err := js.Consumer(ctx, journalStream, name); err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return 0, fmt.Errorf("%w: %q (consumer %s on %s)", ErrUnknownSink, sink, name, journalStream)
+		}
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
+	}
+	resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, max(seq, 1))
+	if err != nil {
+		return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+	}
+	return resp.ResetSeq, nil
+}
+
+// SeqAt returns the journal sequence of the first event stored at or after
+// t, or the sequence the next event will get if there is none.
+func SeqAt(ctx context.Context, js jetstream.JetStream, journalStream string, t time.Time) (uint64, error) {
+	s, err := js.Stream(ctx, journalStream)
+	if err != nil {
+		return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t,
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)
+	}
+	defer func() { _ = s.DeleteConsumer(context.WithoutCancel(ctx), c.CachedInfo().Name) }()
+	if c.CachedInfo().NumPending == 0 {
+		return s.CachedInfo().State.LastSeq + 1, nil
+	}
+	b, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)
+	}
+	for m := range b.Messages() {
+		meta, err := m.Metadata()
+		if err != nil {
+			return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)
+		}
+		return meta.Sequence.Stream, nil
+	}
+	return 0, fmt.Errorf("seq at %s: no event delivered: %v", t.Format(time.RFC3339), b.Error())
+}

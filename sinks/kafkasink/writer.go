@@ -1,0 +1,266 @@
+package kafkasink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+
+	connector "github.com/agentphone-connector/connector"
+)
+
+// Settings is what the wiring passes to the Writer.
+type Settings struct {
+	Logger *slog.Logger
+}
+
+// Writer writes journaled events to Kafka through a kafka-go Writer: keyed
+// by the event's Subject, acknowledged by all in-sync replicas, compressed
+// and batched per partition. It is a connector.Writer; the sinks.Runner
+// calls it from one goroutine at a time.
+type Writer struct {
+	cfg       Config
+	enc       encoder
+	kw        *kafka.Writer
+	transport *kafka.Transport
+	admin     *kafka.Client
+	log       *slog.Logger
+
+	mu          sync.Mutex
+	topicsReady bool
+}
+
+var _ connector.Writer = (*Writer)(nil)
+
+// Name is the sink's name: its consumer, metric label and dead-letter subject.
+const Name = "kafka"
+
+// New returns a Writer for cfg. It connects to no broker: the first Write
+// does (and creates the topics, when configured to).
+func New(cfg Config, set Settings) (*Writer, error) {
+	if !cfg.Enabled() {
+		return nil, fmt.Errorf("kafka: CONNECTOR_KAFKA_BROKERS is not set")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := newTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	addr := kafka.TCP(trimAll(cfg.Brokers)...)
+	kw := &kafka.Writer{
+		Addr:         addr,
+		Balancer:     &kafka.Murmur2Balancer{}, // the Java client's partitioner: a key lands where Java producers put it
+		MaxAttempts:  1,                        // the Runner retries, with backoff that honours ctx
+		BatchSize:    cfg.BatchSize,
+		BatchBytes:   2 * int64(cfg.BatchBytes), // Write sizes requests itself; this only guards kafka-go's own check
+		BatchTimeout: time.Millisecond,          // Write hands over whole batches: nothing to linger for
+		ReadTimeout:  cfg.Timeout,
+		WriteTimeout: cfg.Timeout,
+		RequiredAcks: kafka.RequireAll,
+		Compression:  codec(cfg.Compression),
+		Transport:    t,
+	}
+	return &Writer{
+		cfg: cfg, enc: newEncoder(cfg), kw: kw, transport: t, log: set.Logger,
+		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
+	}, nil
+}
+
+func codec(name string) compress.Compression {
+	switch name {
+	case "zstd":
+		return kafka.Zstd
+	case "snappy":
+		return kafka.Snappy
+	case "lz4":
+		return kafka.Lz4
+	case "gzip":
+		return kafka.Gzip
+	}
+	return 0
+}
+
+func trimAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.TrimSpace(s)
+	}
+	return out
+}
+
+// Write writes batch and returns nil when every event is in Kafka,
+// acknowledged by all in-sync replicas. Otherwise it returns a
+// connector.WriteErrors lined up with batch: Permanent for events Kafka will
+// never take (too large, topic missing with creation off, not authorized),
+// transient for the rest. Per topic, requests go out in order and stop at
+// the first that fails, so a key's later events are never written before
+// its earlier ones.
+func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
+	if err := w.ensureTopics(ctx); err != nil {
+		return err
+	}
+	errs := make(connector.WriteErrors, len(batch))
+	msgs := make([]kafka.Message, len(batch))
+	var order []string
+	groups := map[string][]int{}
+	for i, e := range batch {
+		m, err := w.enc.message(e)
+		if err == nil && size(&m) > w.cfg.BatchBytes {
+			err = fmt.Errorf("%w: event %s takes %d bytes, CONNECTOR_KAFKA_BATCH_BYTES is %d", ErrTooLarge, e.ID, size(&m), w.cfg.BatchBytes)
+		}
+		if err != nil {
+			errs[i] = connector.Permanent(err)
+			continue
+		}
+		msgs[i] = m
+		if _, ok := groups[m.Topic]; !ok {
+			order = append(order, m.Topic)
+		}
+		groups[m.Topic] = append(groups[m.Topic], i)
+	}
+	for _, topic := range order {
+		w.writeTopic(ctx, msgs, groups[topic], errs)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return errs
+		}
+	}
+	return nil
+}
+
+// writeTopic writes the messages idx of one topic in requests of at most
+// BatchSize messages and BatchBytes bytes, in order; after a request with a
+// transient failure the rest is held back.
+func (w *Writer) writeTopic(ctx context.Context, msgs []kafka.Message, idx []int, errs connector.WriteErrors) {
+	chunks := chunk(msgs, idx, w.cfg.BatchSize, w.cfg.BatchBytes)
+	for n, c := range chunks {
+		if w.writeChunk(ctx, msgs, c, errs) {
+			continue
+		}
+		for _, later := range chunks[n+1:] {
+			for _, i := range later {
+				errs[i] = ErrNotAttempted
+			}
+		}
+		return
+	}
+}
+
+// chunk splits idx into runs of at most size messages and bytes bytes.
+func chunk(msgs []kafka.Message, idx []int, maxN, maxBytes int) [][]int {
+	var out [][]int
+	start, bytes := 0, 0
+	for j, i := range idx {
+		s := size(&msgs[i])
+		if j > start && (j-start == maxN || bytes+s > maxBytes) {
+			out = append(out, idx[start:j])
+			start, bytes = j, 0
+		}
+		bytes += s
+	}
+	if start < len(idx) {
+		out = append(out, idx[start:])
+	}
+	return out
+}
+
+// writeChunk sends one request's worth and records each message's outcome;
+// it reports whether no transient failure occurred. A request the broker
+// refuses as too large is retried message by message, so only the oversized
+// ones are dead-lettered.
+func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, errs connector.WriteErrors) bool {
+	sub := make([]kafka.Message, len(c))
+	for j, i := range c {
+		sub[j] = msgs[i]
+	}
+	err := w.kw.WriteMessages(ctx, sub...)
+	var tooLarge []int
+	for j, i := range c {
+		e := errAt(err, j, len(c))
+		errs[i] = classify(e, w.cfg.CreateTopics)
+		if len(c) > 1 && isTooLarge(e) {
+			tooLarge = append(tooLarge, i)
+		}
+	}
+	for n, i := range tooLarge {
+		errs[i] = classify(errAt(w.kw.WriteMessages(ctx, msgs[i]), 0, 1), w.cfg.CreateTopics)
+		if errs[i] != nil && !connector.IsPermanent(errs[i]) {
+			for _, rest := range tooLarge[n+1:] {
+				errs[rest] = ErrNotAttempted
+			}
+			break
+		}
+	}
+	for _, i := range c {
+		if errs[i] != nil && !connector.IsPermanent(errs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// errAt is the outcome of message j of a WriteMessages call that returned err.
+func errAt(err error, j, n int) error {
+	if we, ok := err.(kafka.WriteErrors); ok && len(we) == n {
+		return we[j]
+	}
+	return err
+}
+
+// ensureTopics creates the sink's topics once, when configured to; topics
+// that exist already are fine.
+func (w *Writer) ensureTopics(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.topicsReady || !w.cfg.CreateTopics {
+		return nil
+	}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range w.cfg.Topics() {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: w.cfg.Partitions, ReplicationFactor: w.cfg.ReplicationFactor})
+	}
+	resp, err := w.admin.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("kafka create topics: %w", err)
+	}
+	var created []string
+	for topic, terr := range resp.Errors {
+		switch {
+		case terr == nil:
+			created = append(created, topic)
+		case !errors.Is(terr, kafka.TopicAlreadyExists):
+			return fmt.Errorf("kafka create topic %s: %w", topic, terr)
+		}
+	}
+	w.topicsReady = true
+	if len(created) > 0 {
+		w.log.Info("kafka topics created", "topics", created, "partitions", w.cfg.Partitions, "replication_factor", w.cfg.ReplicationFactor)
+	}
+	return nil
+}
+
+// Close flushes what kafka-go still holds and closes its connections. If ctx
+// ends first it returns ctx's error and the flush finishes in the background.
+func (w *Writer) Close(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- w.kw.Close() }()
+	select {
+	case err := <-done:
+		w.transport.CloseIdleConnections()
+		if err != nil {
+			return fmt.Errorf("kafka close: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka close: %w", ctx.Err())
+	}
+}

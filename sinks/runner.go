@@ -1,0 +1,159 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	connector "github.com/agentphone-connector/connector"
+)
+
+// Sink is one target for the Runner.
+//
+// The Runner calls Writer.Write from one goroutine at a time, with batches in
+// journal order; a retry holds only the events that failed, in their order.
+// To keep per-key order, Write must not report an event written when an
+// earlier event of the same batch with the same Subject failed transiently
+// (write a key's events in order and stop that key at its first failure).
+type Sink struct {
+	Name   string           // lower case, e.g. "kafka": names the consumer (sink-<name>), the metric label and the dead-letter subject
+	Writer connector.Writer // owned by the Runner from a successful New on; Close closes it
+	Batch  Batching         // how the sink reads the journal
+}
+
+// Settings is what the wiring passes to the Runner.
+type Settings struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil registers nothing
+	Now        func() time.Time      // nil for time.Now
+}
+
+// Runner delivers the journal to every configured sink, each through its own
+// durable consumer and loop: a sink that fails retries on its own while the
+// others, and ingest, carry on. It is safe for concurrent use.
+type Runner struct {
+	js         jetstream.JetStream
+	journal    string
+	cfg        Config
+	dlq        *deadLetters
+	log        *slog.Logger
+	now        func() time.Time
+	deliveries []*delivery
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+}
+
+// Errors of the Runner's life cycle.
+var (
+	ErrStarted = errors.New("sinks: runner already started")
+	ErrClosed  = errors.New("sinks: runner closed")
+)
+
+// New checks the configuration and prepares one delivery loop per sink on
+// the journal stream journalStream; it does no I/O and starts nothing. On
+// error the caller keeps the Writers.
+func New(js jetstream.JetStream, journalStream string, cfg Config, sinks []Sink, set Settings) (*Runner, error) {
+	if err := validate(cfg, sinks); err != nil {
+		return nil, err
+	}
+	now := set.Now
+	if now == nil {
+		now = time.Now
+	}
+	r := &Runner{js: js, journal: journalStream, cfg: cfg, log: set.Logger, now: now}
+	r.dlq = &deadLetters{js: js, cfg: cfg.DeadLetter, journal: journalStream, now: now}
+	m, err := newMetrics(set.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("sinks: metrics: %w", err)
+	}
+	for _, s := range sinks {
+		r.deliveries = append(r.deliveries, newDelivery(r, s, m))
+	}
+	if set.Registerer != nil {
+		if err := set.Registerer.Register(newLagCollector(r)); err != nil {
+			return nil, fmt.Errorf("sinks: metrics: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func validate(cfg Config, sinks []Sink) error {
+	errs := []error{cfg.Validate()}
+	seen := map[string]bool{}
+	for _, s := range sinks {
+		switch {
+		case !sinkName.MatchString(s.Name):
+			errs = append(errs, fmt.Errorf("sink %q: name must be lower case letters, digits, - and _", s.Name))
+		case seen[s.Name]:
+			errs = append(errs, fmt.Errorf("sink %q: configured twice", s.Name))
+		case s.Writer == nil:
+			errs = append(errs, fmt.Errorf("sink %q: no writer", s.Name))
+		}
+		seen[s.Name] = true
+		errs = append(errs, s.Batch.Validate("sink "+s.Name+": "))
+	}
+	return errors.Join(errs...)
+}
+
+// Start creates the dead-letter stream and each sink's consumer, then starts
+// every loop. ctx bounds the setup only; the loops run until Close. On error
+// some loops may run: Close the Runner.
+func (r *Runner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return ErrClosed
+	case r.started:
+		return ErrStarted
+	}
+	r.started = true
+	if len(r.deliveries) == 0 {
+		return nil
+	}
+	if err := r.dlq.ensure(ctx); err != nil {
+		return err
+	}
+	for _, d := range r.deliveries {
+		if err := d.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops every loop (each finishes the batch in hand, or hands it back
+// to the journal when ctx ends first) and then closes every Writer. It may be
+// called without Start, and more than once.
+func (r *Runner) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	started := r.started
+	r.mu.Unlock()
+
+	errs := make([]error, len(r.deliveries))
+	var wg sync.WaitGroup
+	for i, d := range r.deliveries {
+		wg.Go(func() {
+			err := d.close(ctx, started && d.h.Load() != nil)
+			if werr := d.w.Close(ctx); werr != nil {
+				err = errors.Join(err, fmt.Errorf("sink %s: close writer: %w", d.name, werr))
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

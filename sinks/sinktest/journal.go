@@ -1,0 +1,148 @@
+package sinktest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/sinks"
+)
+
+// Journal is a journal on an embedded nats-server (JetStream in memory), shut
+// down when the test ends.
+type Journal struct {
+	Server *natsserver.Server
+	Config journal.Config
+	NC     *nats.Conn       // the appender's connection
+	J      *journal.Journal // appends events
+}
+
+// StartJournal starts the server and opens the journal on it.
+func StartJournal(t testing.TB) *Journal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ns.Shutdown(context.Background()) })
+	return StartJournalOn(t, ns)
+}
+
+// StartJournalOn opens the journal on a running server.
+func StartJournalOn(t testing.TB, ns *natsserver.Server) *Journal {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := journal.Config{
+		Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1, MaxAge: time.Hour,
+		MaxBytes: -1, DedupeWindow: time.Hour, AppendTimeout: 10 * time.Second, Memory: true,
+	}
+	j := &Journal{Server: ns, Config: cfg}
+	j.NC = j.Connect(t)
+	var err error
+	if j.J, err = journal.Open(ctx, j.NC, cfg, journal.Settings{Logger: Logger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// Connect opens another client connection, closed when the test ends (closing
+// it earlier is how a test makes a process "crash").
+func (j *Journal) Connect(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := j.Server.Connect(nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// JetStream returns a JetStream context on a new connection, and the connection.
+func (j *Journal) JetStream(t testing.TB) (jetstream.JetStream, *nats.Conn) {
+	t.Helper()
+	nc := j.Connect(t)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, nc
+}
+
+// Append journals the events, failing the test if any is refused or was
+// journaled before.
+func (j *Journal) Append(t testing.TB, events ...*connector.Event) {
+	t.Helper()
+	for _, e := range events {
+		res, err := j.J.Append(context.Background(), e)
+		if err != nil {
+			t.Fatalf("append %s: %v", e.ID, err)
+		}
+		if res.Duplicate {
+			t.Fatalf("append %s: already journaled", e.ID)
+		}
+	}
+}
+
+// DeadLetters returns the messages of the dead-letter stream, in order.
+func (j *Journal) DeadLetters(t testing.TB, cfg sinks.DeadLetterConfig) []jetstream.Msg {
+	t.Helper()
+	js, err := jetstream.New(j.NC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, cfg.Stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("dead letters: %v", err)
+	}
+	var out []jetstream.Msg
+	for {
+		b, err := c.FetchNoWait(100)
+		if err != nil {
+			t.Fatalf("dead letters: %v", err)
+		}
+		n := 0
+		for m := range b.Messages() {
+			out = append(out, m)
+			n++
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+// Config returns a delivery configuration for tests: quick retries and an
+// in-memory dead-letter stream.
+func Config() sinks.Config {
+	return sinks.Config{
+		RetryMin: 2 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		WriteTimeout: 10 * time.Second, AckWait: 30 * time.Second,
+		DeadLetter: sinks.DeadLetterConfig{Stream: "AGENTPHONE_DLQ", SubjectPrefix: "agentphone-dlq", MaxAge: time.Hour, Replicas: 1, Memory: true},
+	}
+}
+
+// Logger returns a logger that writes to the test's log when -v is set and
+// discards otherwise.
+func Logger(t testing.TB) *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
