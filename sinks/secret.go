@@ -1,23 +1,7 @@
 package sinks
 
-import (
-	"log/slog"
-	"strings"
-)
+import connector "github.com/agentphone-connector/connector"
 
-// Secret is a password or token in a sink's configuration. It prints as
-// "[redacted]" in every format, log and JSON. Config fields of this type carry
-// the tag `secret:"true"` so `connector config` shows only whether they are set.
-type Secret string
-
-// String, GoString, LogValue, MarshalJSON and MarshalText print "[redacted]";
-// UnmarshalText reads the secret, trimmed of white space.
-func (Secret) String() string                  { return "[redacted]" }
-func (Secret) GoString() string                { return "[redacted]" }
-func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
-func (Secret) MarshalJSON() ([]byte, error)    { return []byte(`"[redacted]"`), nil }
-func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
-func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
-
-// Reveal returns the secret itself, for the client that needs it.
-func (s Secret) Reveal() string { return string(s) }
+// Secret is a password or token in a sink's configuration; see
+// connector.Secret. Config fields of this type carry the tag `secret:"true"`.
+type Secret = connector.Secret

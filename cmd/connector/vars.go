@@ -9,6 +9,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sources/webhook"
 )
 
@@ -18,7 +19,7 @@ type envVar struct {
 	Secret              bool
 }
 
-var secretType = reflect.TypeFor[webhook.Secret]()
+var secretType = reflect.TypeFor[connector.Secret]()
 
 // envVars lists every variable of Config, in declaration order.
 func envVars() []envVar {

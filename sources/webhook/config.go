@@ -3,26 +3,19 @@ package webhook
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"strings"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // ProjectRoute is the name of the route of the project (account) webhook,
 // served at /webhooks/agentphone.
 const ProjectRoute = "project"
 
-// Secret is a webhook signing secret. It prints as "[redacted]" in every
-// format, log and JSON, so it cannot leak by accident.
-type Secret string
-
-func (Secret) String() string                  { return "[redacted]" }
-func (Secret) GoString() string                { return "[redacted]" }
-func (Secret) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
-func (Secret) MarshalJSON() ([]byte, error)    { return []byte(`"[redacted]"`), nil }
-func (Secret) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
-func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
+// Secret is a webhook signing secret; see connector.Secret.
+type Secret = connector.Secret
 
 // Config is what users set for the webhook source.
 type Config struct {
