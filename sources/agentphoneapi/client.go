@@ -155,3 +155,7 @@ func (c *Client) OpenTranscriptStream(ctx context.Context, callID string) (io.Re
 	}
 	return nil, apiErr
 }
+
+// CloseIdleConnections closes the client's idle keep-alive connections; the
+// client stays usable.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
