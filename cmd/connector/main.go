@@ -5,6 +5,7 @@
 //	connector config           list every environment variable
 //	connector tail [subject]   print journaled events as they arrive
 //	connector events           print the event table
+//	connector backfill         journal what AgentPhone's REST API has and the journal lacks
 package main
 
 import (
@@ -49,6 +50,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runEvents(args, stdout)
 	case "simulate":
 		err = runSimulate(ctx, args, env, stdout, stderr)
+	case "backfill":
+		err = runBackfill(ctx, args, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		printVars(stdout, env)
@@ -78,6 +81,9 @@ commands:
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
   simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector (simulate -h)
+  backfill [--since 72h] [--restart]
+                        journal the calls, transcripts and failed deliveries AgentPhone's REST API
+                        has and the running connector's journal lacks (needs AGENTPHONE_API_KEY)
   help                  this text and the configuration
 
 `)

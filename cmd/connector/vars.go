@@ -35,7 +35,7 @@ func envVars() []envVar {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
-			v := envVar{Name: name, Help: f.Tag.Get("help"), Secret: f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType}
+			v := envVar{Name: name, Help: f.Tag.Get("help"), Secret: f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType || f.Tag.Get("secret") == "true"}
 			for _, o := range strings.Split(opts, ",") {
 				if d, ok := strings.CutPrefix(strings.TrimSpace(o), "default="); ok {
 					v.Default = d
