@@ -24,7 +24,7 @@ func newClock() *clock {
 func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-func openKeys(t *testing.T, env *journaltest.Env, now func() time.Time) *Keys {
+func openKeys(t testing.TB, env *journaltest.Env, now func() time.Time) *Keys {
 	t.Helper()
 	js, err := jetstream.New(env.Conn)
 	if err != nil {
