@@ -29,6 +29,12 @@ func TurnEventID(callID string, position int) string {
 // agent.call_ended event of that call.
 func CallEventID(callID string) string { return "call:" + callID }
 
+// TranscriptKey returns the key that records that every turn of the finished
+// call callID is journaled: set by the transcript source when a stream
+// ends and by backfill after a transcript, so backfill need not read the
+// transcript again.
+func TranscriptKey(callID string) string { return "transcript:" + callID }
+
 // DeliveryFailedEventID returns the ID of the connector.delivery_failed event
 // of a delivery in AgentPhone's deliveries log.
 func DeliveryFailedEventID(deliveryID string) string { return "delivery:" + deliveryID }

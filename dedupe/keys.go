@@ -93,7 +93,7 @@ func OpenKeys(ctx context.Context, js jetstream.JetStream, stream string, ttl ti
 	k := &Keys{kv: kv, stale: cfg.ReservationTimeout, now: set.Now, log: set.Logger,
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_dedupe_natural_keys_total",
-			Help: "Natural-key operations, by outcome (reserved, committed, duplicate, busy, released, taken_over, failed).",
+			Help: "Natural-key operations, by outcome (reserved, committed, duplicate, busy, released, taken_over, marked, failed).",
 		}, []string{"outcome"})}
 	if k.now == nil {
 		k.now = time.Now
@@ -210,7 +210,19 @@ func (k *Keys) Release(ctx context.Context, r Reservation) error {
 	return nil
 }
 
-// Committed reports whether an event holds key, without reserving it.
+// Mark records key as taken for the window without an event of its own:
+// a fact about what the journal holds, such as connector.TranscriptKey.
+func (k *Keys) Mark(ctx context.Context, key string) error {
+	if _, err := k.kv.Put(ctx, bucketKey(key), k.encode(keyState{Committed: true})); err != nil {
+		k.ops.WithLabelValues("failed").Inc()
+		return fmt.Errorf("mark %s: %w", key, err)
+	}
+	k.ops.WithLabelValues("marked").Inc()
+	return nil
+}
+
+// Committed reports whether an event holds key, or key was marked, without
+// reserving it.
 func (k *Keys) Committed(ctx context.Context, key string) (bool, error) {
 	entry, err := k.kv.Get(ctx, bucketKey(key))
 	switch {

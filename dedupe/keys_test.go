@@ -149,3 +149,19 @@ func TestBucketKey(t *testing.T) {
 		})
 	}
 }
+
+func TestMark(t *testing.T) {
+	env := journaltest.Start(t, nil)
+	k := openKeys(t, env, nil)
+	if ok, err := k.Committed(t.Context(), "transcript:call_1"); ok || err != nil {
+		t.Fatalf("before: %v %v", ok, err)
+	}
+	for range 2 { // idempotent
+		if err := k.Mark(t.Context(), "transcript:call_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := k.Committed(t.Context(), "transcript:call_1"); !ok || err != nil {
+		t.Fatalf("after: %v %v", ok, err)
+	}
+}

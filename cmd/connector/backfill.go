@@ -37,8 +37,8 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, usageLine)
 	}
-	if *since < time.Minute || *since > 168*time.Hour {
-		return fmt.Errorf("%w: --since must be between 1m and 168h", errUsage)
+	if *since < time.Minute || *since > cfg.Journal.DedupeWindow {
+		return fmt.Errorf("%w: --since must be between 1m and the dedupe window, %s (CONNECTOR_DEDUPE_WINDOW): older records have left the window and would be added twice", errUsage, cfg.Journal.DedupeWindow)
 	}
 	if err := cfg.API.RequireKey("connector backfill"); err != nil {
 		return err
@@ -87,11 +87,11 @@ func openBackfill(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	keyed, err := naturalKeys(ctx, cfg, nc, j, log, nil)
+	keys, err := openKeys(ctx, cfg, nc, log, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	guard, err := dedupe.New(keyed, cfg.Journal.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
+	guard, err := dedupe.New(dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout), cfg.Journal.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +103,7 @@ func openBackfill(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: guard, JetStream: js,
+	b, err := backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: guard, Keys: keys, JetStream: js,
 		Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log})
 	if err != nil {
 		return nil, nil, err

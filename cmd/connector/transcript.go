@@ -13,7 +13,6 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
-	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/sources/backfill"
 	"github.com/agentphone-connector/connector/sources/transcript"
@@ -29,23 +28,22 @@ func (c Config) validatePullSources() error {
 	if c.Backfill.Interval > 0 {
 		errs = append(errs, c.API.RequireKey("CONNECTOR_BACKFILL_INTERVAL"))
 	}
+	if c.Backfill.Since > c.Journal.DedupeWindow {
+		errs = append(errs, fmt.Errorf("CONNECTOR_BACKFILL_SINCE: %s reaches past the dedupe window %s; what the journal no longer remembers would be added twice", c.Backfill.Since, c.Journal.DedupeWindow))
+	}
 	return errors.Join(errs...)
 }
 
-// naturalKeys puts natural-key dedupe (dedupe.NaturalKeys) in front of the
-// journal: a call's agent.call_ended webhook and backfill's record of the
-// call are one event. Other kinds pass straight through.
-func naturalKeys(ctx context.Context, cfg Config, nc *nats.Conn, j *journal.Journal, log *slog.Logger, reg prometheus.Registerer) (connector.Appender, error) {
+// openKeys opens the natural-key record shared by every source: serve puts
+// dedupe.NaturalKeys on it in front of the journal, so a call's
+// agent.call_ended webhook and backfill's record of the call are one event.
+func openKeys(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer) (*dedupe.Keys, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := dedupe.OpenKeys(ctx, js, cfg.Journal.Stream, cfg.Journal.DedupeWindow, cfg.Journal.Replicas, cfg.Keys,
+	return dedupe.OpenKeys(ctx, js, cfg.Journal.Stream, cfg.Journal.DedupeWindow, cfg.Journal.Replicas, cfg.Keys,
 		dedupe.KeysSettings{Logger: log, Registerer: reg})
-	if err != nil {
-		return nil, err
-	}
-	return dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout), nil
 }
 
 // pullSources are the sources that call AgentPhone rather than being
@@ -58,8 +56,8 @@ type pullSources struct {
 }
 
 // startPullSources starts what the configuration enables; they journal
-// through app (the dedupe guard).
-func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connector.Appender, log *slog.Logger, reg prometheus.Registerer) (*pullSources, error) {
+// through app (the dedupe guard) and record what is complete in keys.
+func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connector.Appender, keys *dedupe.Keys, log *slog.Logger, reg prometheus.Registerer) (*pullSources, error) {
 	p := &pullSources{}
 	if !cfg.Transcript.Enabled && cfg.Backfill.Interval == 0 {
 		return p, nil
@@ -75,7 +73,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 	p.api = api
 	if cfg.Transcript.Enabled {
 		p.transcript, err = transcript.New(cfg.Transcript, transcript.Deps{API: api, Journal: app, JetStream: js,
-			Stream: cfg.Journal.Stream, SubjectPrefix: cfg.Journal.SubjectPrefix, Replicas: cfg.Journal.Replicas},
+			Stream: cfg.Journal.Stream, SubjectPrefix: cfg.Journal.SubjectPrefix, Replicas: cfg.Journal.Replicas, Keys: keys},
 			transcript.Settings{Logger: log, Registerer: reg})
 		if err == nil {
 			err = p.transcript.Start(ctx)
@@ -85,7 +83,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 		}
 	}
 	if cfg.Backfill.Interval > 0 {
-		p.backfill, err = backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: app, JetStream: js,
+		p.backfill, err = backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: app, Keys: keys, JetStream: js,
 			Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log, Registerer: reg})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("backfill: %w", err), p.close(10*time.Second))

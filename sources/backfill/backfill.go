@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
 
@@ -27,7 +28,10 @@ type Deps struct {
 	// Journal is the dedupe guard, in front of dedupe.NaturalKeys, in front
 	// of the journal: the call records backfill builds are deduplicated
 	// against the calls' webhooks by their natural key.
-	Journal   connector.Appender
+	Journal connector.Appender
+	// Keys, when set, tells calls whose record and every turn are journaled
+	// (connector.TranscriptKey): their transcripts are not read again.
+	Keys      *dedupe.Keys
 	JetStream jetstream.JetStream
 	Stream    string // the journal stream; names the checkpoint bucket
 	Replicas  int    // replicas of the checkpoint bucket

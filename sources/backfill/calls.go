@@ -57,6 +57,10 @@ func (b *Backfill) call(ctx context.Context, c agentphoneapi.CallSummary, r *Rep
 		return nil
 	}
 	r.Calls.Found++
+	if b.complete(ctx, c.ID) {
+		r.Calls.Present++
+		return nil
+	}
 	tr, err := b.d.API.Transcript(ctx, c.ID)
 	if connector.IsPermanent(err) {
 		r.Calls.Skipped++ // gone, or refused: nothing a retry fixes
@@ -90,7 +94,25 @@ func (b *Backfill) call(ctx context.Context, c agentphoneapi.CallSummary, r *Rep
 		return fmt.Errorf("backfill call %s: %w", c.ID, err)
 	}
 	tally(&r.Calls, res)
+	if b.d.Keys != nil {
+		_ = b.d.Keys.Mark(ctx, connector.TranscriptKey(c.ID)) // not marked: read again next time
+	}
 	return nil
+}
+
+// complete reports whether the call's record and every turn of it are
+// journaled already, as recorded by an earlier run or the transcript
+// source; when unsure, it answers false and the transcript is read.
+func (b *Backfill) complete(ctx context.Context, callID string) bool {
+	if b.d.Keys == nil {
+		return false
+	}
+	for _, key := range []string{connector.CallEventID(callID), connector.TranscriptKey(callID)} {
+		if ok, err := b.d.Keys.Committed(ctx, key); !ok || err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func turnOf(e *connector.Event) connector.Turn {

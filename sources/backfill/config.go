@@ -9,7 +9,7 @@ import (
 // agentphoneapi.Config's.
 type Config struct {
 	Interval time.Duration `env:"CONNECTOR_BACKFILL_INTERVAL, default=0" help:"run backfill this often inside serve (needs AGENTPHONE_API_KEY); 0 runs it only as connector backfill"`
-	Since    time.Duration `env:"CONNECTOR_BACKFILL_SINCE, default=72h" help:"how far back a periodic backfill looks (calls by start time, deliveries by creation)"`
+	Since    time.Duration `env:"CONNECTOR_BACKFILL_SINCE, default=72h" help:"how far back a periodic backfill looks (calls by start time, deliveries by creation); at most CONNECTOR_DEDUPE_WINDOW"`
 	Settle   time.Duration `env:"CONNECTOR_BACKFILL_SETTLE, default=15m" help:"calls that ended more recently are left to their agent.call_ended webhook, which carries the analysis the REST API lacks"`
 	PageSize int           `env:"CONNECTOR_BACKFILL_PAGE_SIZE, default=100" help:"calls and deliveries asked for per request (1 to 100)"`
 }

@@ -15,7 +15,9 @@ type Counts struct {
 }
 
 // Report is what a run found, added and found already there. A resumed run
-// reports the totals of the run it continued.
+// reports the totals of the run it continued. Turns are counted for the
+// transcripts read: a call known to be journaled whole (its record and
+// connector.TranscriptKey) is counted present and its transcript not read.
 type Report struct {
 	Since      time.Time `json:"since"`
 	StartedAt  time.Time `json:"started_at"`

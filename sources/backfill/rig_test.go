@@ -89,7 +89,7 @@ func (r *rig) backfill(t *testing.T, cfg Config, api *agentphoneapi.Client) *Bac
 	if api == nil {
 		api = r.api(t, agentphoneapi.Settings{})
 	}
-	b, err := New(t.Context(), cfg, Deps{API: api, Journal: r.chain(t), JetStream: r.js, Stream: r.env.Config.Stream, Replicas: 1},
+	b, err := New(t.Context(), cfg, Deps{API: api, Journal: r.chain(t), Keys: r.keys, JetStream: r.js, Stream: r.env.Config.Stream, Replicas: 1},
 		Settings{Logger: journaltest.Discard()})
 	if err != nil {
 		t.Fatal(err)

@@ -212,9 +212,12 @@ func (s *Source) settle(c Call, cl *claim, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
+	if reason == "ended" && s.d.Keys != nil {
+		err = s.d.Keys.Mark(ctx, connector.TranscriptKey(c.ID)) // every turn up to ended is journaled
+	}
 	switch {
 	case final[reason]:
-		err = s.claims.finish(ctx, cl, reason)
+		err = errors.Join(err, s.claims.finish(ctx, cl, reason))
 	case reason != "claim_lost":
 		err = s.claims.release(ctx, cl)
 	}

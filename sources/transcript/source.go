@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	Stream        string // the journal stream, read for voice messages
 	SubjectPrefix string // the journal's subject prefix
 	Replicas      int    // replicas of the claims bucket
+	// Keys, when set, records connector.TranscriptKey of each call followed
+	// to its end, so backfill need not read its transcript again.
+	Keys *dedupe.Keys
 }
 
 // Settings is what the wiring passes to the source.
