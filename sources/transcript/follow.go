@@ -21,8 +21,15 @@ var (
 	errClaimLost = errors.New("transcript: claim lapsed or taken over")
 )
 
-// Why following a call stops for good; anything else is retried.
-var final = map[string]bool{"ended": true, "not_found": true, "unauthorized": true, "rejected": true}
+// isFinal reports whether a connection's outcome stops following the call
+// for good; any other outcome is retried.
+func isFinal(outcome string) bool {
+	switch outcome {
+	case "ended", "not_found", "unauthorized", "rejected":
+		return true
+	}
+	return false
+}
 
 // follow follows one call until its stream ends, fails for good, the claim
 // is lost or the source closes, then settles the claim:
@@ -57,7 +64,7 @@ func (s *Source) run(ctx context.Context, c Call) string {
 			return stopReason(ctx)
 		}
 		s.m.connects.WithLabelValues(o.outcome).Inc()
-		if final[o.outcome] {
+		if isFinal(o.outcome) {
 			return o.outcome
 		}
 		if o.progress {
@@ -216,12 +223,12 @@ func (s *Source) settle(c Call, cl *claim, reason string) {
 		err = s.d.Keys.Mark(ctx, connector.TranscriptKey(c.ID)) // every turn up to ended is journaled
 	}
 	switch {
-	case final[reason]:
+	case isFinal(reason):
 		err = errors.Join(err, s.claims.finish(ctx, cl, reason))
 	case reason != "claim_lost":
 		err = s.claims.release(ctx, cl)
 	}
-	s.dropSlot(c.ID, final[reason])
+	s.dropSlot(c.ID, isFinal(reason))
 	switch reason {
 	case "ended", "closed":
 		s.log.Debug("stopped following call", "call_id", c.ID, "reason", reason)
@@ -231,6 +238,6 @@ func (s *Source) settle(c Call, cl *claim, reason string) {
 		s.log.Info("stopped following call; left to the next discovery", "call_id", c.ID, "reason", reason)
 	}
 	if err != nil {
-		s.log.Debug("transcript claim not settled; it lapses after its TTL", "call_id", c.ID, "error", err)
+		s.log.Debug("transcript claim or completion not recorded; the claim lapses after its TTL", "call_id", c.ID, "error", err)
 	}
 }
