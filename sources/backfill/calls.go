@@ -11,21 +11,25 @@ import (
 	"github.com/agentphone-connector/connector/transform"
 )
 
-// callsPage takes the next page of GET /v1/calls (newest first) and each
-// call on it, saving the checkpoint after every call; a call that started
-// before the run's range ends the phase.
+// callsPage takes the next page of GET /v1/calls and each call on it that
+// started within the run's range, saving the checkpoint after every call.
+// The list is newest first, but no order is relied on: the phase ends with
+// the list, or with a page holding no call of the range.
 func (b *Backfill) callsPage(ctx context.Context, cp *checkpoint) error {
 	p, err := b.d.API.ListCalls(ctx, agentphoneapi.ListCalls{Limit: b.cfg.PageSize, Offset: cp.Offset})
 	if err != nil {
 		return err
 	}
+	inRange := 0
 	for _, c := range p.Calls {
-		if c.StartedAt.Before(cp.Report.Since) {
-			return b.next(ctx, cp, phaseDeliveries)
+		if before(c.StartedAt, cp.Report.Since) {
+			cp.Offset++
+			continue
 		}
-		before := cp.Report
+		inRange++
+		saved := cp.Report
 		if err := b.call(ctx, c, &cp.Report); err != nil {
-			cp.Report = before // the call is done again on resume, and counted then
+			cp.Report = saved // the call is done again on resume, and counted then
 			return err
 		}
 		cp.Offset++
@@ -33,11 +37,15 @@ func (b *Backfill) callsPage(ctx context.Context, cp *checkpoint) error {
 			return err
 		}
 	}
-	if !p.HasMore || len(p.Calls) == 0 {
+	if !p.HasMore || inRange == 0 {
 		return b.next(ctx, cp, phaseDeliveries)
 	}
-	return nil
+	return b.save(ctx, cp)
 }
+
+// before reports whether t is known and earlier than since; a record
+// without a readable time is taken.
+func before(t, since time.Time) bool { return !t.IsZero() && t.Before(since) }
 
 // next moves cp to the start of phase.
 func (b *Backfill) next(ctx context.Context, cp *checkpoint, phase string) error {

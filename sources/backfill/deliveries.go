@@ -9,10 +9,10 @@ import (
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
 
-// deliveriesPage takes the next page of GET /v1/webhooks/deliveries
-// (newest first) and journals a connector.delivery_failed record of each
-// delivery AgentPhone gave up on; a delivery older than the run's range
-// ends the phase.
+// deliveriesPage takes the next page of GET /v1/webhooks/deliveries and
+// journals a connector.delivery_failed record of each delivery within the
+// run's range that AgentPhone gave up on. Like the calls phase, it ends
+// with the list or with a page holding nothing of the range.
 func (b *Backfill) deliveriesPage(ctx context.Context, cp *checkpoint) error {
 	hours := int((b.now().Sub(cp.Report.Since) + time.Hour - 1) / time.Hour)
 	p, err := b.d.API.Deliveries(ctx, agentphoneapi.ListDeliveries{Hours: min(max(hours, 1), 168), Limit: b.cfg.PageSize, Offset: cp.Offset})
@@ -20,21 +20,22 @@ func (b *Backfill) deliveriesPage(ctx context.Context, cp *checkpoint) error {
 		return err
 	}
 	r := &cp.Report
+	inRange := 0
 	for _, d := range p.Deliveries {
-		if d.CreatedAt.Before(r.Since) {
-			return b.next(ctx, cp, phaseDone)
-		}
-		if d.Status == "failed" {
-			res, err := b.d.Journal.Append(ctx, deliveryEvent(d, b.now()))
-			if err != nil {
-				return fmt.Errorf("backfill delivery %s: %w", d.ID, err)
+		if !before(d.CreatedAt, r.Since) {
+			inRange++
+			if d.Status == "failed" {
+				res, err := b.d.Journal.Append(ctx, deliveryEvent(d, b.now()))
+				if err != nil {
+					return fmt.Errorf("backfill delivery %s: %w", d.ID, err)
+				}
+				r.Deliveries.Found++
+				tally(&r.Deliveries, res)
 			}
-			r.Deliveries.Found++
-			tally(&r.Deliveries, res)
 		}
 		cp.Offset++
 	}
-	if !p.HasMore || len(p.Deliveries) == 0 {
+	if !p.HasMore || inRange == 0 {
 		return b.next(ctx, cp, phaseDone)
 	}
 	return b.save(ctx, cp)
