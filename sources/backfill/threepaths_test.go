@@ -20,7 +20,7 @@ func TestWebhookStreamAndBackfillGiveOneRecordPerCall(t *testing.T) {
 	finished := r.finished()
 	r.deliverCallEnded(t, finished[:4]...)
 
-	src := r.transcriptSource(t)
+	src := r.transcriptSource(t, true)
 	live, err := r.srv.StartCall(agentphonetest.Call{})
 	if err != nil {
 		t.Fatal(err)
@@ -66,12 +66,18 @@ func TestWebhookStreamAndBackfillGiveOneRecordPerCall(t *testing.T) {
 	}
 }
 
-func (r *rig) transcriptSource(t *testing.T) *transcript.Source {
+// transcriptSource starts a transcript source on the rig; with mark it
+// records the calls it follows to their end, so backfill skips them.
+func (r *rig) transcriptSource(t *testing.T, mark bool) *transcript.Source {
 	t.Helper()
 	cfg := transcript.Config{MaxStreams: 4, Heartbeat: 100 * time.Millisecond, RetryMin: 10 * time.Millisecond,
 		RetryMax: 100 * time.Millisecond, MaxFailures: 5, ClaimTTL: 5 * time.Second}
-	s, err := transcript.New(cfg, transcript.Deps{API: r.api(t, agentphoneapi.Settings{}), Journal: r.chain(t), JetStream: r.js,
-		Stream: r.env.Config.Stream, SubjectPrefix: r.env.Config.SubjectPrefix, Replicas: 1, Keys: r.keys},
+	d := transcript.Deps{API: r.api(t, agentphoneapi.Settings{}), Journal: r.chain(t), JetStream: r.js,
+		Stream: r.env.Config.Stream, SubjectPrefix: r.env.Config.SubjectPrefix, Replicas: 1}
+	if mark {
+		d.Keys = r.keys
+	}
+	s, err := transcript.New(cfg, d,
 		transcript.Settings{Logger: journaltest.Discard(), ReplicaID: "replica-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -102,4 +108,40 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// The older row shape of the REST transcript numbers turns as the stream
+// does: backfill finds every streamed turn there, and adds none.
+func TestRowShapedTranscriptMatchesTheStream(t *testing.T) {
+	r := newRig(t, agentphonetest.Options{Heartbeat: 100 * time.Millisecond, Quirks: agentphonetest.Quirks{TranscriptRows: true}})
+	src := r.transcriptSource(t, false)
+	call, err := r.srv.StartCall(agentphonetest.Call{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Follow(t.Context(), transcript.Call{ID: call.ID}); err != nil {
+		t.Fatal(err)
+	}
+	roles := []string{"agent", "user", "agent", "user", "user", "agent", "agent"}
+	for i, role := range roles {
+		if _, err := r.srv.AddTurn(call.ID, agentphonetest.Turn{Role: role, Content: role + " line " + string(rune('a'+i)), Confidence: 0.9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended, err := r.srv.EndCall(call.ID, agentphonetest.CallEnd{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the stream to end", func() bool {
+		rec := r.records(t)[call.ID]
+		return len(src.Following()) == 0 && rec != nil && len(rec.turns) == len(roles)
+	})
+	rep, err := r.backfill(t, testConfig(), nil).Run(t.Context(), Options{Since: 72 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Turns != (Counts{Found: len(roles), Present: len(roles)}) {
+		t.Fatalf("turns %+v, want every one found present", rep.Turns)
+	}
+	r.checkOneRecordPerCall(t, []agentphonetest.Call{ended})
 }
