@@ -18,6 +18,10 @@ type Kind struct {
 	Data    reflect.Type // the typed data (a struct), nil when the kind is carried as sent
 	Subject string       // what the CloudEvents subject (and Kafka key) holds
 	Doc     string       // one line for the event table
+	// NaturalKey, when set, names what an event of the kind is about
+	// whichever source reported it (see Event.NaturalKey); only such kinds
+	// pay for deduplication across sources.
+	NaturalKey func(e *Event) string
 }
 
 // Type returns the CloudEvents type of the kind.
@@ -56,13 +60,14 @@ const (
 	EventTranscriptTurn = "transcript.turn"
 	EventUnknown        = "connector.unknown" // the kind of every name not in the catalogue; never an event's own type
 	EventInvalid        = "connector.invalid"
+	EventDeliveryFailed = "connector.delivery_failed"
 )
 
 // catalogue is read only; Kinds hands out copies.
 var catalogue = [...]Kind{
 	{Name: EventMessage, Token: "message", Data: reflect.TypeFor[Message](), Subject: "conversation ID (call ID for voice)",
 		Doc: "an inbound or outbound message on any channel; a caller's utterance on voice"},
-	{Name: EventCallEnded, Token: "call_ended", Data: reflect.TypeFor[CallEnded](), Subject: "call ID",
+	{Name: EventCallEnded, Token: "call_ended", Data: reflect.TypeFor[CallEnded](), Subject: "call ID", NaturalKey: callKey,
 		Doc: "a finished call with its whole transcript and analysis"},
 	{Name: EventReaction, Token: "reaction", Data: reflect.TypeFor[Reaction](), Subject: "conversation ID",
 		Doc: "a tapback or reaction to a message"},
@@ -74,6 +79,8 @@ var catalogue = [...]Kind{
 		Doc: "any event name the connector does not know yet; type is ai.agentphone.<name>, data as sent"},
 	{Name: EventInvalid, Token: "invalid", Subject: "empty",
 		Doc: "a signed body that is not a JSON object; raw body only"},
+	{Name: EventDeliveryFailed, Token: "delivery_failed", Data: reflect.TypeFor[DeliveryFailed](), Subject: "delivery ID",
+		Doc: "a webhook AgentPhone gave up delivering, found in its deliveries log by backfill; the log has no payload"},
 }
 
 const unknownIndex = 5 // catalogue[unknownIndex].Name == EventUnknown

@@ -16,6 +16,9 @@ import (
 	"github.com/agentphone-connector/connector/sinks"
 	"github.com/agentphone-connector/connector/sinks/kafkasink"
 	"github.com/agentphone-connector/connector/sinks/natssink"
+	"github.com/agentphone-connector/connector/sources/agentphoneapi"
+	"github.com/agentphone-connector/connector/sources/backfill"
+	"github.com/agentphone-connector/connector/sources/transcript"
 	"github.com/agentphone-connector/connector/sources/webhook"
 )
 
@@ -30,6 +33,12 @@ type Config struct {
 	LogLevel        string        `env:"CONNECTOR_LOG_LEVEL, default=info" help:"debug, info, warn or error"`
 	ShutdownTimeout time.Duration `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM waits for requests in flight before closing"`
 	Pprof           bool          `env:"CONNECTOR_PPROF, default=false" help:"serve Go's profiler at /debug/pprof/ on the admin listener"`
+
+	// The sources that call AgentPhone, and dedupe across sources.
+	API        agentphoneapi.Config
+	Transcript transcript.Config
+	Backfill   backfill.Config
+	Keys       dedupe.KeysConfig
 
 	Webhook webhook.Config
 	Journal journal.Config
@@ -50,7 +59,7 @@ func loadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 	}
 	c.Webhook.LoadRouteSecrets(lookup.Lookup)
 	c.NATS.StoreDir = c.DataDir
-	if err := c.Validate(); err != nil {
+	if err := errors.Join(c.API.LoadKeyFile(), c.Validate()); err != nil {
 		return c, fmt.Errorf("invalid configuration:\n%s", bullets(err))
 	}
 	return c, nil
@@ -89,6 +98,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("CONNECTOR_DATA_DIR: must be set when NATS_URL is not"))
 		}
 	}
+	errs = append(errs, c.validatePullSources())
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -90,7 +91,9 @@ func (l *load) worker(ctx context.Context, w int) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	for n := 0; ctx.Err() == nil; n++ {
 		id := fmt.Sprintf("whd_crash_%d_%d", w, n)
-		body := l.bodies[n%len(l.bodies)]
+		// A call of its own per delivery: two call_ended of one call are one
+		// event (its natural key), whatever their X-Webhook-IDs.
+		body := bytes.ReplaceAll(l.bodies[n%len(l.bodies)], []byte(`"call_c0ffee"`), []byte(`"call_`+id+`"`))
 		for attempt := 0; ; attempt++ {
 			if l.deliver(client, id, body) {
 				break

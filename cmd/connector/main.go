@@ -7,6 +7,7 @@
 //	connector replay ...       re-drive one sink from the journal
 //	connector events           print the event table
 //	connector simulate         send a simulated day of AgentPhone traffic to a connector
+//	connector backfill         journal what AgentPhone's REST API has and the journal lacks
 package main
 
 import (
@@ -53,6 +54,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runEvents(args, stdout)
 	case "simulate":
 		err = runSimulate(ctx, args, env, stdout, stderr)
+	case "backfill":
+		err = runBackfill(ctx, args, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		printVars(stdout, env)
@@ -84,6 +87,9 @@ commands:
   simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector (simulate -h)
   replay --sink NAME (--since TIME | --seq N)
                         re-drive one sink from the journal (TIME: RFC 3339 or a duration ago)
+  backfill [--since 72h] [--restart]
+                        journal the calls, transcripts and failed deliveries AgentPhone's REST API
+                        has and the running connector's journal lacks (needs AGENTPHONE_API_KEY)
   help                  this text and the configuration
 
 `)

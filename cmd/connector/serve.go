@@ -48,10 +48,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	guard, err := dedupe.New(j, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
+	keys, err := openKeys(ctx, cfg, nc, log, reg)
 	if err != nil {
 		return err
 	}
+	keyed := dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout)
+	guard, err := dedupe.New(keyed, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
+	if err != nil {
+		return err
+	}
+	pull, err := startPullSources(ctx, cfg, nc, guard, keys, log, reg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, pull.close(cfg.ShutdownTimeout)) }()
 	wm, err := webhook.NewMetrics(reg)
 	if err != nil {
 		return err

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/agentphone-connector/connector/dedupe"
+	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/sources/agentphoneapi"
+	"github.com/agentphone-connector/connector/sources/backfill"
+)
+
+// runBackfill journals what AgentPhone's REST API knows and the journal
+// lacks, once, and prints what it found. It works on the journal of a
+// running connector (its NATS_URL, or the embedded server's listen
+// address), under the same dedupe as serve.
+func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("backfill", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	since := fs.Duration("since", cfg.Backfill.Since, "how far back to look: calls by start time, deliveries by creation (at most 168h)")
+	restart := fs.Bool("restart", false, "start over instead of resuming an interrupted run")
+	const usageLine = "backfill [--since 72h] [--restart]"
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s", errUsage, usageLine)
+	}
+	if *since < time.Minute || *since > cfg.Journal.DedupeWindow {
+		return fmt.Errorf("%w: --since must be between 1m and the dedupe window, %s (CONNECTOR_DEDUPE_WINDOW): older records have left the window and would be added twice", errUsage, cfg.Journal.DedupeWindow)
+	}
+	if err := cfg.API.RequireKey("connector backfill"); err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	nc, err := connectRunning(cfg)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	b, api, err := openBackfill(ctx, cfg, nc, log)
+	if err != nil {
+		return err
+	}
+	defer api.CloseIdleConnections()
+	log.Info("backfill", "since", since.String(), "api", cfg.API.URL)
+	rep, err := b.Run(ctx, backfill.Options{Since: *since, Restart: *restart})
+	if !errors.Is(err, backfill.ErrBusy) {
+		rep.Print(stdout)
+	}
+	return err
+}
+
+// connectRunning connects to the journal's NATS: NATS_URL, or the embedded
+// server of a connector running on this host.
+func connectRunning(cfg Config) (*nats.Conn, error) {
+	url := cfg.NATSURL
+	if url == "" {
+		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
+	}
+	opts := []nats.Option{nats.Name("connector-backfill"), nats.Timeout(5 * time.Second)}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
+	}
+	return nc, nil
+}
+
+// openBackfill opens the journal and the dedupe chain serve uses, and the
+// backfill on them.
+func openBackfill(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logger) (*backfill.Backfill, *agentphoneapi.Client, error) {
+	j, err := journal.Open(ctx, nc, cfg.Journal, journal.Settings{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := openKeys(ctx, cfg, nc, log, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	guard, err := dedupe.New(dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout), cfg.Journal.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := agentphoneapi.New(cfg.API, agentphoneapi.Settings{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: guard, Keys: keys, JetStream: js,
+		Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, api, nil
+}
