@@ -73,7 +73,7 @@ func Turns(m TurnMeta, first int, raw []byte) []*connector.Event {
 	for i, t := range turns {
 		t.CallID, t.Position = m.CallID, first+i
 		e := turnEvent(m, t.Position, raw, t.CreatedAt)
-		if err := setData(e, &t); err != nil {
+		if err := setData(e, &t, len(t.Content)); err != nil {
 			return []*connector.Event{invalidTurn(m, first, raw)}
 		}
 		e.DataSchema = e.Kind().Schema()

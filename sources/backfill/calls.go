@@ -152,7 +152,7 @@ func callEvent(c agentphoneapi.CallSummary, tr agentphoneapi.Transcript, turns [
 		Channel: "voice", Direction: c.Direction, Status: connector.StatusOK, ReceivedAt: now,
 	}
 	e.DataSchema = e.Kind().Schema()
-	e.Data, _ = connector.MarshalJSON(&data) // strings, numbers and times
+	e.Data, _ = connector.AppendJSON(nil, &data) // strings, numbers and times
 	e.Raw, _ = json.Marshal(struct {
 		Call       json.RawMessage `json:"call"`
 		Transcript json.RawMessage `json:"transcript"`

@@ -58,6 +58,6 @@ func deliveryEvent(d agentphoneapi.Delivery, now time.Time) *connector.Event {
 		Status: connector.StatusOK, ReceivedAt: now, Raw: d.Raw,
 	}
 	e.DataSchema = e.Kind().Schema()
-	e.Data, _ = connector.MarshalJSON(&data)
+	e.Data, _ = connector.AppendJSON(nil, &data)
 	return e
 }
