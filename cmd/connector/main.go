@@ -47,6 +47,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runTail(ctx, args, env, stdout, stderr)
 	case "events":
 		err = runEvents(args, stdout)
+	case "query":
+		err = runQuery(ctx, args, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		printVars(stdout, env)
@@ -75,6 +77,7 @@ commands:
   config [--markdown]   list every environment variable with its default and meaning
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
+  query NAME [flags]    run a named BigQuery analytics query (query --list names them)
   help                  this text and the configuration
 
 `)
