@@ -112,11 +112,12 @@ func restValues(cols []column, v reflect.Value) map[string]bigquery.Value {
 	out := map[string]bigquery.Value{}
 	for _, c := range cols {
 		f := v.FieldByIndex(c.index)
-		if f.Kind() == reflect.Pointer {
+		ptr := f.Kind() == reflect.Pointer
+		if ptr {
 			if f.IsNil() {
 				continue
 			}
-			f = f.Elem()
+			f = f.Elem() // omitempty on a pointer leaves out nil only, as in JSON
 		}
 		if c.repeated {
 			vals := []bigquery.Value{}
@@ -126,7 +127,7 @@ func restValues(cols []column, v reflect.Value) map[string]bigquery.Value {
 			out[c.name] = vals
 			continue
 		}
-		if c.omitEmpty && (f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0) {
+		if c.omitEmpty && !ptr && (f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0) {
 			continue
 		}
 		out[c.name] = restValue(c, f)

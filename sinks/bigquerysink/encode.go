@@ -78,11 +78,12 @@ func appendFields(b []byte, cols []column, v reflect.Value) []byte {
 	for i := range cols {
 		c := &cols[i]
 		f := v.FieldByIndex(c.index)
-		if f.Kind() == reflect.Pointer {
+		ptr := f.Kind() == reflect.Pointer
+		if ptr {
 			if f.IsNil() {
 				continue
 			}
-			f = f.Elem()
+			f = f.Elem() // omitempty on a pointer leaves out nil only, as in JSON
 		}
 		if c.repeated {
 			for j := range f.Len() {
@@ -90,7 +91,7 @@ func appendFields(b []byte, cols []column, v reflect.Value) []byte {
 			}
 			continue
 		}
-		if c.omitEmpty && (f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0) {
+		if c.omitEmpty && !ptr && (f.IsZero() || f.Kind() == reflect.Slice && f.Len() == 0) {
 			continue
 		}
 		b = appendValue(b, c, f)

@@ -259,3 +259,24 @@ func failedOnly(batch []*connector.Event, err error) []*connector.Event {
 	}
 	return out
 }
+
+// A false or zero behind a pointer is a value, not NULL (as in the JSON).
+func TestPointerZeroIsNotNull(t *testing.T) {
+	srv, addr := fakeBigQuery(t)
+	s := newTestSink(t, addr, StreamCommitted)
+	f, zero := false, 0.0
+	data, _ := json.Marshal(connector.CallEnded{CallID: "call_1", CallSuccessful: &f})
+	turn, _ := json.Marshal(connector.TranscriptTurn{CallID: "call_1", Confidence: &zero})
+	k, tk := connector.KindOf("ai.agentphone.agent.call_ended"), connector.KindOf("ai.agentphone.transcript.turn")
+	events := []*connector.Event{
+		{ID: "e1", Type: k.Type(), Time: time.Unix(1, 0), Status: connector.StatusOK, Data: data},
+		{ID: "e2", Type: tk.Type(), Time: time.Unix(1, 0), Status: connector.StatusOK, Data: turn},
+	}
+	writeAll(t, s, events, 2)
+	if got := srv.Rows(testProject, testDataset, TableCalls)[0]["call_successful"]; got != false {
+		t.Errorf("call_successful = %v, want false", got)
+	}
+	if got := srv.Rows(testProject, testDataset, TableCallTurns)[0]["confidence"]; got != 0.0 {
+		t.Errorf("confidence = %v, want 0", got)
+	}
+}
