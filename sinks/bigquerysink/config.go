@@ -28,7 +28,6 @@ type Config struct {
 	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host is dialled in plaintext without credentials (emulators)"`
 	Stream          string `env:"CONNECTOR_BIGQUERY_STREAM, default=committed" help:"committed (explicit offsets: a retried append is never written twice) or default (at-least-once; the views deduplicate by event_id)"`
 	ManageSchema    bool   `env:"CONNECTOR_BIGQUERY_MANAGE_SCHEMA, default=true" help:"create the dataset, tables and views when missing and add new columns at start"`
-	EmulatorDDL     bool   `env:"CONNECTOR_BIGQUERY_EMULATOR_DDL, default=false" help:"create tables without partitioning and clustering, which the BigQuery emulator does not support (tests only)"`
 }
 
 var datasetID = regexp.MustCompile(`^[A-Za-z0-9_]+$`)

@@ -2,6 +2,7 @@ package bigquerysink
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ func startEmulator(t *testing.T) Config {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--project="+testProject, "--host=127.0.0.1",
 		fmt.Sprintf("--port=%d", port), fmt.Sprintf("--grpc-port=%d", grpcPort), "--log-level=error")
-	cmd.Stderr = os.Stderr
+	var logs bytes.Buffer // the emulator logs every "not found", which EnsureSchema asks about on purpose
+	cmd.Stderr = &logs
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +50,9 @@ func startEmulator(t *testing.T) Config {
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator log:\n%s", logs.String())
+		}
 	})
 	// The emulator prints this line just before it listens.
 	sc := bufio.NewScanner(out)
@@ -60,7 +65,7 @@ func startEmulator(t *testing.T) Config {
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, endpoint+"/projects/"+testProject+"/datasets")
 	return Config{Project: testProject, Dataset: testDataset, Location: "US", Endpoint: endpoint,
-		Stream: StreamCommitted, ManageSchema: true, EmulatorDDL: true}
+		Stream: StreamCommitted, ManageSchema: true}
 }
 
 func freePort(t *testing.T) int {

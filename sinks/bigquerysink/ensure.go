@@ -33,7 +33,7 @@ func EnsureSchema(ctx context.Context, cfg Config, set Settings) error {
 		return err
 	}
 	for _, t := range tables {
-		if err := ensureTable(ctx, ds, t, cfg, set); err != nil {
+		if err := ensureTable(ctx, ds, t, set); err != nil {
 			return err
 		}
 	}
@@ -57,11 +57,11 @@ func ensureDataset(ctx context.Context, ds *bigquery.Dataset, location string) e
 	return wrap("create dataset "+ds.DatasetID, err)
 }
 
-func ensureTable(ctx context.Context, ds *bigquery.Dataset, t *table, cfg Config, set Settings) error {
+func ensureTable(ctx context.Context, ds *bigquery.Dataset, t *table, set Settings) error {
 	ref := ds.Table(t.Name)
 	md, err := ref.Metadata(ctx)
 	if isStatus(err, http.StatusNotFound) {
-		err = ref.Create(ctx, tableMetadata(t, cfg.EmulatorDDL))
+		err = ref.Create(ctx, tableMetadata(t))
 		if isStatus(err, http.StatusConflict) {
 			return nil
 		}
@@ -85,14 +85,13 @@ func ensureTable(ctx context.Context, ds *bigquery.Dataset, t *table, cfg Config
 }
 
 // tableMetadata is how a table is created: partitioned by day on its
-// partition column and clustered, except on the emulator, which has neither.
-func tableMetadata(t *table, emulator bool) *bigquery.TableMetadata {
-	md := &bigquery.TableMetadata{Schema: t.Schema, Description: t.Doc}
-	if !emulator {
-		md.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: t.Partition}
-		md.Clustering = &bigquery.Clustering{Fields: t.Cluster}
+// partition column, and clustered.
+func tableMetadata(t *table) *bigquery.TableMetadata {
+	return &bigquery.TableMetadata{
+		Schema: t.Schema, Description: t.Doc,
+		TimePartitioning: &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: t.Partition},
+		Clustering:       &bigquery.Clustering{Fields: t.Cluster},
 	}
-	return md
 }
 
 // mergeSchema returns have with the columns of want it lacks appended (in
