@@ -28,6 +28,9 @@ type Config struct {
 	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host is dialled in plaintext without credentials (emulators)"`
 	Stream          string `env:"CONNECTOR_BIGQUERY_STREAM, default=committed" help:"committed (explicit offsets: a retried append is never written twice) or default (at-least-once; the views deduplicate by event_id)"`
 	ManageSchema    bool   `env:"CONNECTOR_BIGQUERY_MANAGE_SCHEMA, default=true" help:"create the dataset, tables and views when missing and add new columns at start"`
+
+	BatchSize    int           `env:"CONNECTOR_BIGQUERY_BATCH_SIZE, default=500" help:"most events per batch read from the journal and per Write (appends are split at 9 MB)"`
+	BatchTimeout time.Duration `env:"CONNECTOR_BIGQUERY_BATCH_TIMEOUT, default=200ms" help:"longest wait for a batch to fill while the journal is quiet"`
 }
 
 var datasetID = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
@@ -58,6 +61,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT: %q is not host:port", c.StorageEndpoint))
 		}
 	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_SIZE: must be 1 to 10000"))
+	}
+	if c.BatchTimeout < time.Millisecond {
+		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_TIMEOUT: must be at least 1ms"))
+	}
 	if c.Stream != StreamCommitted && c.Stream != StreamDefault {
 		errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STREAM: %q is not committed or default", c.Stream))
 	}
@@ -68,15 +77,11 @@ func (c Config) Validate() error {
 type Settings struct {
 	Logger     *slog.Logger          // nil logs nothing
 	Registerer prometheus.Registerer // nil registers no metrics
-	Now        func() time.Time      // the clock of query windows; nil is time.Now
 }
 
 func (s Settings) withDefaults() Settings {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
-	}
-	if s.Now == nil {
-		s.Now = time.Now
 	}
 	return s
 }

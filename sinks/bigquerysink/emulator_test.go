@@ -65,7 +65,7 @@ func startEmulator(t *testing.T) Config {
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
 	waitHTTP(t, endpoint+"/projects/"+testProject+"/datasets")
 	return Config{Project: testProject, Dataset: testDataset, Location: "US", Endpoint: endpoint,
-		Stream: StreamCommitted, ManageSchema: true}
+		Stream: StreamCommitted, ManageSchema: true, BatchSize: 500, BatchTimeout: time.Second}
 }
 
 func freePort(t *testing.T) int {

@@ -3,6 +3,7 @@ package bigquerysink
 import (
 	"context"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery/storage/managedwriter/adapt"
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +41,8 @@ func fakeBigQuery(t testing.TB) (*bqwritetest.Server, string) {
 // mode, closed when the test ends.
 func newTestSink(t testing.TB, addr, stream string) *Sink {
 	t.Helper()
-	cfg := Config{Project: testProject, Dataset: testDataset, Location: "US", StorageEndpoint: addr, Stream: stream}
+	cfg := Config{Project: testProject, Dataset: testDataset, Location: "US", StorageEndpoint: addr, Stream: stream,
+		BatchSize: 500, BatchTimeout: time.Second}
 	s, err := New(context.Background(), cfg, Settings{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,12 @@ import (
 // ErrClosed reports a Write after Close.
 var ErrClosed = errors.New("bigquerysink: closed")
 
+// ErrHeldBack reports an event that was written but is reported failed,
+// because an earlier event with the same Subject in its batch failed
+// transiently: a retry writes nothing again (the sink remembers it) and
+// the journal's per-key order is kept.
+var ErrHeldBack = errors.New("bigquerysink: held back behind an earlier event of the same key")
+
 // ErrRowTooLarge reports an event whose row does not fit in one append
 // request; it is returned Permanent.
 var ErrRowTooLarge = errors.New("bigquerysink: row larger than an append request may be")
@@ -28,14 +34,15 @@ const maxAppendBytes = 9 << 20
 // maxRemembered bounds how many partly written events the sink remembers.
 const maxRemembered = 100_000
 
+// Name is the sink's name: its consumer, metric label and dead-letter subject.
+const Name = "bigquery"
+
 // Sink writes events to BigQuery through the Storage Write API: one row per
 // event in the events table, and typed rows in the calls, call_turns,
 // messages and reactions tables. It implements connector.Writer.
 //
 // Write calls are serialized. A Sink must be closed with Close.
 type Sink struct {
-	cfg    Config
-	set    Settings
 	tables []*table
 	apps   []*appender
 	mw     *managedwriter.Client
@@ -84,7 +91,7 @@ func New(ctx context.Context, cfg Config, set Settings) (*Sink, error) {
 		cancel()
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, set: set, tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, ctx: sctx, cancel: cancel}
+	s := &Sink{tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, ctx: sctx, cancel: cancel}
 	m := newMetrics(set.Registerer)
 	for _, t := range tables {
 		ws, err := newWriterSchema(t)
@@ -222,6 +229,7 @@ func (s *Sink) settle(batch []*connector.Event, errs connector.WriteErrors, reqs
 			}
 		}
 	}
+	holdBack(batch, errs)
 	any := false
 	for i, e := range batch {
 		if errs[i] == nil || connector.IsPermanent(errs[i]) {
@@ -242,6 +250,22 @@ func (s *Sink) settle(batch []*connector.Event, errs connector.WriteErrors, reqs
 		return nil
 	}
 	return errs
+}
+
+// holdBack reports failed every event written after an event of the same
+// Subject that failed transiently, as the delivery machinery requires for
+// per-key order.
+func holdBack(batch []*connector.Event, errs connector.WriteErrors) {
+	held := map[string]bool{}
+	for i, e := range batch {
+		switch {
+		case e.Subject == "":
+		case errs[i] != nil && !connector.IsPermanent(errs[i]):
+			held[e.Subject] = true
+		case errs[i] == nil && held[e.Subject]:
+			errs[i] = fmt.Errorf("%w %q", ErrHeldBack, e.Subject)
+		}
+	}
 }
 
 // Close finalizes the write streams (rows already written are visible

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -279,4 +280,32 @@ func TestPointerZeroIsNotNull(t *testing.T) {
 	if got := srv.Rows(testProject, testDataset, TableCallTurns)[0]["confidence"]; got != 0.0 {
 		t.Errorf("confidence = %v, want 0", got)
 	}
+}
+
+// An event written after a transient failure of an earlier event with the
+// same key is reported failed (per-key order), and its retry writes no copy.
+func TestPerKeyOrderHoldsBackLaterEvents(t *testing.T) {
+	srv, addr := fakeBigQuery(t)
+	tables, _ := Tables()
+	reactions := tables[slices.IndexFunc(tables, func(tb Table) bool { return tb.Name == TableReactions })]
+	old := reactions
+	old.Schema = old.Schema[:len(old.Schema)-1]
+	addTable(t, srv, old) // reactions rows fail until the table has every column
+	s := newTestSink(t, addr, StreamCommitted)
+	r := *simulate(7, 0, 0, 1)[0]
+	msgs := simulate(11, 0, 6, 0)
+	same, other := *msgs[0], *msgs[1]
+	r.ID = "reaction_1" // simulate numbers each run from 1
+	r.Subject, same.Subject, other.Subject = "conv_a", "conv_a", "conv_b"
+	batch := []*connector.Event{&r, &same, &other}
+	err := s.Write(context.Background(), batch)
+	we, _ := err.(connector.WriteErrors)
+	if len(we) != 3 || we[0] == nil || connector.IsPermanent(we[0]) || !errors.Is(we[1], ErrHeldBack) || we[2] != nil {
+		t.Fatalf("Write = %v; want [retryable, held back, nil]", err)
+	}
+	addTable(t, srv, reactions)
+	if err := s.Write(context.Background(), failedOnly(batch, err)); err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, srv, []*connector.Event{&r, &same, &other})
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 
@@ -164,7 +165,7 @@ func TestDocsCoverTheSchema(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Project: "p", Dataset: "agentphone", Location: "US", Stream: StreamCommitted}
+	ok := Config{Project: "p", Dataset: "agentphone", Location: "US", Stream: StreamCommitted, BatchSize: 500, BatchTimeout: time.Second}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
@@ -173,7 +174,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	bad := Config{Project: "p", Dataset: "a-b", Endpoint: "localhost:9050", StorageEndpoint: "nohost", Stream: "pending"}
 	err := bad.Validate()
-	for _, v := range []string{"CONNECTOR_BIGQUERY_DATASET", "CONNECTOR_BIGQUERY_LOCATION", "CONNECTOR_BIGQUERY_ENDPOINT",
+	for _, v := range []string{"CONNECTOR_BIGQUERY_BATCH_SIZE", "CONNECTOR_BIGQUERY_BATCH_TIMEOUT", "CONNECTOR_BIGQUERY_DATASET", "CONNECTOR_BIGQUERY_LOCATION", "CONNECTOR_BIGQUERY_ENDPOINT",
 		"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT", "CONNECTOR_BIGQUERY_STREAM"} {
 		if err == nil || !strings.Contains(err.Error(), v) {
 			t.Errorf("Validate = %v: want a problem with %s", err, v)
