@@ -115,7 +115,9 @@ func New(ctx context.Context, cfg Config, set Settings) (*Sink, error) {
 // too large, data that does not decode into its kind), and a plain error
 // for one to retry (an outage, an append of unknown outcome, a schema that
 // does not match yet). Cancelling ctx abandons the wait; appends in flight
-// may still land, and the views remove any copy a retry then adds.
+// may still land. In committed mode the next Write settles them first (the
+// same rows at the same offset), so the retry adds no copy; on the default
+// stream it may, and the views remove it.
 func (s *Sink) Write(ctx context.Context, batch []*connector.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
