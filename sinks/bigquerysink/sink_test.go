@@ -309,3 +309,18 @@ func TestPerKeyOrderHoldsBackLaterEvents(t *testing.T) {
 	}
 	assertOnce(t, srv, []*connector.Event{&r, &same, &other})
 }
+
+// OUT_OF_RANGE: the sink's offset is beyond the end of its stream (here set
+// by hand). It opens a new stream and writes there, once.
+func TestOutOfRangeOpensANewStream(t *testing.T) {
+	srv, addr := fakeBigQuery(t)
+	s := newTestSink(t, addr, StreamCommitted)
+	events := simulate(12, 2, 2, 0)
+	writeAll(t, s, events[:2], 2)
+	s.apps[0].next += 7 // the events table
+	writeAll(t, s, events[2:], 10)
+	assertOnce(t, srv, events)
+	if n := len(srv.Streams(testProject, testDataset, TableEvents)); n != 2 {
+		t.Errorf("%d streams on events, want 2: the one that went out of range and a new one", n)
+	}
+}

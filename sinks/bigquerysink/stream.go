@@ -107,7 +107,7 @@ func (a *appender) abandon(reason string) {
 	}
 	a.log.Warn("bigquery write stream abandoned", "table", a.t.Name, "stream", a.ms.StreamName(), "reason", reason)
 	ms := a.ms
-	a.ms, a.doubt = nil, nil
+	a.ms, a.doubt, a.next = nil, nil, 0 // a new stream starts at offset 0
 	a.wg.Go(func() { ms.Close() })
 	a.m.rotations.WithLabelValues(a.t.Name).Inc()
 }
