@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -244,6 +246,27 @@ func TestAnalyticsOnEmulator(t *testing.T) {
 		}
 	})
 	t.Run("queries", func(t *testing.T) { checkQueries(t, ctx, cfg, events) })
+	t.Run("docs examples", func(t *testing.T) { runDocExamples(t, ctx, bq, cfg) })
+}
+
+// runDocExamples runs every SQL example of docs/bigquery.md: they must at
+// least be valid on the emulator.
+func runDocExamples(t *testing.T, ctx context.Context, bq *bigquery.Client, cfg Config) {
+	b, err := os.ReadFile("../../docs/bigquery.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	if len(blocks) == 0 {
+		t.Fatal("no SQL examples in docs/bigquery.md")
+	}
+	for _, m := range blocks {
+		for _, q := range strings.Split(m[1], ";") {
+			if strings.TrimSpace(q) != "" {
+				queryRows(t, ctx, bq, strings.ReplaceAll(q, "PROJECT.agentphone", cfg.Project+"."+cfg.Dataset))
+			}
+		}
+	}
 }
 
 func count(t *testing.T, ctx context.Context, bq *bigquery.Client, cfg Config, table string) int {
