@@ -228,7 +228,7 @@ func TestAnalyticsOnEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bq.Close()
-	events := simulate(42, 60, 120, 20)
+	events := simulate(42, 40, 100, 20)
 	again := events[:25] // written twice, as a retry or a replay would
 	load(t, ctx, bq, events, again)
 
