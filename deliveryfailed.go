@@ -9,8 +9,7 @@ import "time"
 // delivery's HTTP status says why the connector never took it in.
 type DeliveryFailed struct {
 	DeliveryID    string     `json:"delivery_id"`
-	EventType     string     `json:"event_type,omitempty"` // the AgentPhone event name, e.g. agent.message
-	Channel       string     `json:"channel,omitempty"`
+	WebhookEvent  string     `json:"webhook_event,omitempty"` // the AgentPhone event name, e.g. agent.message; the channel is the envelope's
 	MessageID     string     `json:"message_id,omitempty"`
 	Status        string     `json:"status"`                // as the log reports it: failed
 	HTTPStatus    *int       `json:"http_status,omitempty"` // the last attempt's answer, if there was one

@@ -56,6 +56,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runSimulate(ctx, args, env, stdout, stderr)
 	case "backfill":
 		err = runBackfill(ctx, args, env, stdout, stderr)
+	case "query":
+		err = runQuery(ctx, args, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		printVars(stdout, env)
@@ -90,6 +92,7 @@ commands:
   backfill [--since 72h] [--restart]
                         journal the calls, transcripts and failed deliveries AgentPhone's REST API
                         has and the running connector's journal lacks (needs AGENTPHONE_API_KEY)
+  query NAME [flags]    run a named BigQuery analytics query (query --list names them)
   help                  this text and the configuration
 
 `)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -59,21 +58,6 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	}
 	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on; targets drop the events they hold already by event ID where they can\n", *sink, cfg.Journal.Stream, next)
 	return nil
-}
-
-// parseSince reads an RFC 3339 time or a duration before now.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, errors.New("not an RFC 3339 time or a positive duration")
-	}
-	return now.Add(-d), nil
 }
 
 // dialJournal connects to the journal's NATS: NATS_URL, or the embedded

@@ -48,7 +48,7 @@ func (b *Backfill) deliveriesPage(ctx context.Context, cp *checkpoint) error {
 // text message or reaction cannot be, as the API serves no message by ID.
 func deliveryEvent(d agentphoneapi.Delivery, now time.Time) *connector.Event {
 	data := connector.DeliveryFailed{
-		DeliveryID: d.ID, EventType: d.EventType, Channel: d.Channel, MessageID: d.MessageID, Status: d.Status,
+		DeliveryID: d.ID, WebhookEvent: d.EventType, MessageID: d.MessageID, Status: d.Status,
 		HTTPStatus: d.HTTPStatus, ErrorMessage: d.ErrorMessage, AttemptCount: d.AttemptCount,
 		LastAttemptAt: timePtr(d.LastAttemptAt), CreatedAt: timePtr(d.CreatedAt),
 	}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"cloud.google.com/go/civil"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/agentphone-connector/connector/sinks/bigquerysink"
+)
+
+const queryUsage = "query NAME [--since 7d] [--agent ID] [--format table|csv|json] | query --list"
+
+// runQuery runs a named analytics query on the BigQuery dataset and prints
+// its rows: `connector query calls --since 30d --format csv`.
+func runQuery(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("query", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	since := fs.String("since", "7d", "rows from this far back (days as 7d, a duration as 36h, or a date as 2026-03-01)")
+	agent := fs.String("agent", "", "only this agent ID")
+	format := fs.String("format", "table", "table, csv or json")
+	list := fs.Bool("list", false, "list the named queries")
+	name, rest := "", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, rest = args[0], args[1:]
+	}
+	if err := fs.Parse(rest); err != nil || fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s", errUsage, queryUsage)
+	}
+	if *list {
+		printQueries(stdout)
+		return nil
+	}
+	from, err := parseSince(*since, time.Now())
+	if err != nil || name == "" || (*format != "table" && *format != "csv" && *format != "json") {
+		return fmt.Errorf("%w: %s", errUsage, queryUsage)
+	}
+	var cfg struct{ BigQuery bigquerysink.Config }
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	if !cfg.BigQuery.Enabled() {
+		return errors.New("query: set CONNECTOR_BIGQUERY_PROJECT (and CONNECTOR_BIGQUERY_DATASET) to the dataset to query")
+	}
+	if err := cfg.BigQuery.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	res, err := bigquerysink.RunQuery(ctx, cfg.BigQuery, name, bigquerysink.QueryParams{Since: from, Agent: *agent})
+	if errors.Is(err, bigquerysink.ErrUnknownQuery) {
+		return fmt.Errorf("%w: %v (connector query --list)", errUsage, err)
+	}
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, res, *format)
+}
+
+func printQueries(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUERY\tWHAT")
+	for _, q := range bigquerysink.Queries() {
+		fmt.Fprintf(tw, "%s\t%s\n", q.Name, q.Doc)
+	}
+	tw.Flush()
+}
+
+// printResult writes the rows as an aligned table, CSV (a header line, full
+// precision) or JSON (one object per row, columns in query order).
+func printResult(w io.Writer, res *bigquerysink.Result, format string) error {
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(res.Columns)
+		for _, row := range res.Rows {
+			rec := make([]string, len(row))
+			for i, v := range row {
+				rec[i] = cell(v, false)
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	case "json":
+		return printJSON(w, res)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(res.Columns, "\t")+"\t")
+	for _, row := range res.Rows {
+		for _, v := range row {
+			fmt.Fprint(tw, cell(v, true)+"\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+// cell formats one value; short rounds floats to 4 decimals for reading.
+func cell(v any, short bool) string {
+	switch v := v.(type) {
+	case nil:
+		if short {
+			return "-"
+		}
+		return ""
+	case time.Time:
+		return v.UTC().Format(time.RFC3339)
+	case civil.Date:
+		return v.String()
+	case float64:
+		if short {
+			v = math.Round(v*1e4) / 1e4
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func printJSON(w io.Writer, res *bigquerysink.Result) error {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i, row := range res.Rows {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n  {")
+		for j, v := range row {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			k, _ := json.Marshal(res.Columns[j])
+			val, err := json.Marshal(jsonValue(v))
+			if err != nil {
+				return err
+			}
+			b.Write(k)
+			b.WriteString(": ")
+			b.Write(val)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("\n]\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func jsonValue(v any) any {
+	switch v := v.(type) {
+	case time.Time, civil.Date:
+		return cell(v, false)
+	}
+	return v
+}

@@ -1,0 +1,81 @@
+package bigquerysink
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/managedwriter"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// The Go BigQuery client reads no emulator variable for either API, so the
+// endpoint settings become client options here.
+
+// restOptions returns the options of the REST client: the endpoint override,
+// with no credentials for a plain http:// endpoint (an emulator).
+func restOptions(c Config) []option.ClientOption {
+	if c.Endpoint == "" {
+		return nil
+	}
+	opts := []option.ClientOption{option.WithEndpoint(c.Endpoint)}
+	if u, err := url.Parse(c.Endpoint); err == nil && u.Scheme == "http" {
+		opts = append(opts, option.WithoutAuthentication())
+	}
+	return opts
+}
+
+// newRESTClient opens the REST client (dataset, tables, views, queries).
+func newRESTClient(ctx context.Context, c Config) (*bigquery.Client, error) {
+	bq, err := bigquery.NewClient(ctx, c.Project, restOptions(c)...)
+	if err != nil {
+		return nil, fmt.Errorf("bigquery client: %w", err)
+	}
+	bq.Location = c.Location
+	return bq, nil
+}
+
+// localEndpoint reports whether a host:port is on this machine.
+func localEndpoint(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newWriteClient opens the Storage Write client. A loopback endpoint
+// override is dialled in plaintext and without credentials (an emulator or
+// a test server); the connection is then the caller's to close, after the
+// client.
+func newWriteClient(ctx context.Context, c Config) (*managedwriter.Client, *grpc.ClientConn, error) {
+	var opts []option.ClientOption
+	var conn *grpc.ClientConn
+	switch {
+	case c.StorageEndpoint != "" && localEndpoint(c.StorageEndpoint):
+		var err error
+		conn, err = grpc.NewClient(c.StorageEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, nil, fmt.Errorf("storage write dial: %w", err)
+		}
+		opts = append(opts, option.WithGRPCConn(conn), option.WithoutAuthentication())
+	case c.StorageEndpoint != "":
+		opts = append(opts, option.WithEndpoint(c.StorageEndpoint))
+	}
+	mw, err := managedwriter.NewClient(ctx, c.Project, opts...)
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, nil, fmt.Errorf("storage write client: %w", err)
+	}
+	return mw, conn, nil
+}

@@ -1,0 +1,87 @@
+package bigquerysink
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stream modes: how appends are made exactly-once (see the package doc).
+const (
+	StreamCommitted = "committed" // a COMMITTED stream per table, every append at an explicit offset
+	StreamDefault   = "default"   // the table's _default stream: at-least-once, duplicates removed by the views
+)
+
+// Config is what users set for the BigQuery sink. The sink is enabled when
+// Project is set.
+type Config struct {
+	Project         string `env:"CONNECTOR_BIGQUERY_PROJECT" help:"Google Cloud project of the dataset; setting it enables the BigQuery sink (credentials: Application Default Credentials)"`
+	Dataset         string `env:"CONNECTOR_BIGQUERY_DATASET, default=agentphone" help:"dataset holding the tables and views"`
+	Location        string `env:"CONNECTOR_BIGQUERY_LOCATION, default=US" help:"location of the dataset when the connector creates it"`
+	Endpoint        string `env:"CONNECTOR_BIGQUERY_ENDPOINT" help:"BigQuery REST endpoint override, e.g. http://127.0.0.1:9050 for an emulator; an http:// endpoint gets no credentials"`
+	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host is dialled in plaintext without credentials (emulators)"`
+	Stream          string `env:"CONNECTOR_BIGQUERY_STREAM, default=committed" help:"committed (explicit offsets: a retried append is never written twice) or default (at-least-once; the views deduplicate by event_id)"`
+	ManageSchema    bool   `env:"CONNECTOR_BIGQUERY_MANAGE_SCHEMA, default=true" help:"create the dataset, tables and views when missing and add new columns at start"`
+
+	BatchSize    int           `env:"CONNECTOR_BIGQUERY_BATCH_SIZE, default=500" help:"most events per batch read from the journal and per Write (appends are split at 9 MB)"`
+	BatchTimeout time.Duration `env:"CONNECTOR_BIGQUERY_BATCH_TIMEOUT, default=200ms" help:"longest wait for a batch to fill while the journal is quiet"`
+}
+
+var datasetID = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// Enabled reports whether the sink is configured.
+func (c Config) Enabled() bool { return c.Project != "" }
+
+// Validate reports every problem of the configuration. A disabled sink is
+// always valid.
+func (c Config) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
+	var errs []error
+	if !datasetID.MatchString(c.Dataset) {
+		errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_DATASET: %q is not a dataset ID (letters, digits and _)", c.Dataset))
+	}
+	if c.Location == "" {
+		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_LOCATION: must be set"))
+	}
+	if c.Endpoint != "" {
+		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_ENDPOINT: %q is not an http(s) URL", c.Endpoint))
+		}
+	}
+	if c.StorageEndpoint != "" {
+		if _, _, err := net.SplitHostPort(c.StorageEndpoint); err != nil {
+			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT: %q is not host:port", c.StorageEndpoint))
+		}
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_SIZE: must be 1 to 10000"))
+	}
+	if c.BatchTimeout < time.Millisecond {
+		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_TIMEOUT: must be at least 1ms"))
+	}
+	if c.Stream != StreamCommitted && c.Stream != StreamDefault {
+		errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STREAM: %q is not committed or default", c.Stream))
+	}
+	return errors.Join(errs...)
+}
+
+// Settings is what the code passes in: none of it comes from users.
+type Settings struct {
+	Logger     *slog.Logger          // nil logs nothing
+	Registerer prometheus.Registerer // nil registers no metrics
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
