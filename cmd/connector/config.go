@@ -14,6 +14,7 @@ import (
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
+	"github.com/agentphone-connector/connector/sinks/bigquerysink"
 	"github.com/agentphone-connector/connector/sinks/kafkasink"
 	"github.com/agentphone-connector/connector/sinks/natssink"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
@@ -48,6 +49,7 @@ type Config struct {
 	Sinks    sinks.Config
 	Kafka    kafkasink.Config
 	NATSSink natssink.Config
+	BigQuery bigquerysink.Config
 }
 
 // loadConfig reads the configuration from lookup and validates it, reporting
@@ -72,7 +74,7 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 func (c Config) Validate() error {
 	errs := []error{c.Webhook.Validate(), c.Journal.Validate(), c.Dedupe.Validate()}
 	errs = append(errs, c.Sinks.Validate(), c.Sinks.DeadLetter.CheckSubjects(c.Journal.SubjectPrefix),
-		c.Kafka.Validate(), c.NATSSink.Validate(), c.checkSinkLoop())
+		c.Kafka.Validate(), c.NATSSink.Validate(), c.BigQuery.Validate(), c.checkSinkLoop())
 	for _, a := range []struct{ name, addr string }{{"CONNECTOR_HTTP_ADDR", c.HTTPAddr}, {"CONNECTOR_ADMIN_ADDR", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", a.name, err))

@@ -14,6 +14,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sinks"
+	"github.com/agentphone-connector/connector/sinks/bigquerysink"
 	"github.com/agentphone-connector/connector/sinks/kafkasink"
 	"github.com/agentphone-connector/connector/sinks/natssink"
 )
@@ -21,7 +22,7 @@ import (
 // startSinks starts every enabled sink on the journal that nc holds. It
 // returns a Runner even when no sink is enabled, so that GET /sinks answers.
 func startSinks(ctx context.Context, cfg Config, nc *nats.Conn, reg prometheus.Registerer, log *slog.Logger) (*sinks.Runner, error) {
-	list, err := enabledSinks(cfg, log)
+	list, err := enabledSinks(ctx, cfg, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,7 @@ func startSinks(ctx context.Context, cfg Config, nc *nats.Conn, reg prometheus.R
 
 // enabledSinks builds the Writer of each sink whose configuration is set.
 // A new sink adds its case here.
-func enabledSinks(cfg Config, log *slog.Logger) ([]sinks.Sink, error) {
+func enabledSinks(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) ([]sinks.Sink, error) {
 	var list []sinks.Sink
 	add := func(name string, b sinks.Batching, w connector.Writer, err error) error {
 		if err != nil {
@@ -62,6 +63,13 @@ func enabledSinks(cfg Config, log *slog.Logger) ([]sinks.Sink, error) {
 	if cfg.NATSSink.Enabled() {
 		w, err := natssink.New(cfg.NATSSink, natssink.Settings{Logger: log})
 		if err := add(natssink.Name, cfg.NATSSink.Batching(), w, err); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.BigQuery.Enabled() {
+		// New creates the dataset, tables and views when asked to: I/O at start.
+		w, err := bigquerysink.New(ctx, cfg.BigQuery, bigquerysink.Settings{Logger: log, Registerer: reg})
+		if err := add(bigquerysink.Name, cfg.BigQuery.Batching(), w, err); err != nil {
 			return nil, err
 		}
 	}

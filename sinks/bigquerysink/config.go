@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/agentphone-connector/connector/sinks"
 )
 
 // Stream modes: how appends are made exactly-once (see the package doc).
@@ -84,4 +86,10 @@ func (s Settings) withDefaults() Settings {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	return s
+}
+
+// Batching is how the delivery machinery batches events for the sink. Bytes
+// is left to the sink, which splits appends at the Storage Write limit.
+func (c Config) Batching() sinks.Batching {
+	return sinks.Batching{Size: c.BatchSize, Wait: c.BatchTimeout}
 }
