@@ -18,12 +18,14 @@ import (
 	"time"
 )
 
-// workload makes AgentPhone-like deliveries: about half 2 KB call_ended and
-// half 0.5 KB SMS bodies, a share of re-deliveries of acknowledged IDs
-// (re-signed, as provider retries are) and a share of bad signatures.
+// workload makes AgentPhone-like deliveries: one 2 KB call_ended for every
+// four 0.5 KB SMS bodies (a simulated day has about one call_ended in six
+// webhooks), each call_ended a new call; a share of re-deliveries of
+// acknowledged IDs (re-signed, as provider retries are) and a share of bad
+// signatures.
 type workload struct {
 	url, secret      string
-	bodies           [][]byte
+	sms              [][]byte
 	dupRate, badRate float64
 	run              string // makes IDs unique per run
 	seq              atomic.Int64
@@ -40,7 +42,7 @@ type delivered struct {
 func newWorkload(url, secret, run string) *workload {
 	w := &workload{url: url, secret: secret, dupRate: 0.10, badRate: 0.01, run: run, acked: make([]delivered, 0, 10000)}
 	for i := range 32 {
-		w.bodies = append(w.bodies, smsBody(i), callEndedBody(i))
+		w.sms = append(w.sms, smsBody(i))
 	}
 	return w
 }
@@ -67,7 +69,11 @@ func (w *workload) request(rng *rand.Rand) (*http.Request, kind, delivered) {
 		w.mu.Unlock()
 	}
 	if d.id == "" {
-		d = delivered{id: fmt.Sprintf("whd_%s_%d", w.run, w.seq.Add(1)), body: w.bodies[rng.IntN(len(w.bodies))]}
+		n := w.seq.Add(1)
+		d = delivered{id: fmt.Sprintf("whd_%s_%d", w.run, n), body: w.sms[rng.IntN(len(w.sms))]}
+		if n%5 == 0 {
+			d.body = callEndedBody(w.run, n)
+		}
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := w.sign(ts, d.body)
@@ -212,11 +218,15 @@ func smsBody(i int) []byte {
 	return []byte(fmt.Sprintf(`{"event":"agent.message","channel":"sms","timestamp":"2026-03-02T17:04:11Z","agentId":"agt_%d","data":{"messageId":"msg_%06d","conversationId":"conv_%04d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"message":"Can I move my appointment to 3pm? Also, is parking available near the office on Fridays?","mediaUrl":null,"mediaUrls":[],"direction":"inbound","receivedAt":"2026-03-02T17:04:10Z"},"conversationState":{"customerId":"c_123","stage":"rescheduling"},"recentHistory":[{"messageId":"msg_2b90aa","content":"Your appointment is at 2pm tomorrow.","direction":"outbound","channel":"sms","at":"2026-03-02T16:00:00Z"}]}`, i%4, i, i))
 }
 
-func callEndedBody(i int) []byte {
-	var turns []string
-	for t := 0; len(strings.Join(turns, ",")) < 1450; t++ {
-		role := []string{"agent", "user"}[t%2]
-		turns = append(turns, fmt.Sprintf(`{"role":%q,"content":"Turn %d of the call: a sentence of ordinary length about an order and its delivery."}`, role, t))
-	}
-	return []byte(fmt.Sprintf(`{"event":"agent.call_ended","channel":"voice","timestamp":"2026-03-02T14:05:31Z","agentId":"agt_%d","data":{"callId":"call_%06d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"direction":"inbound","status":"completed","startedAt":"2026-03-02T14:00:00Z","endedAt":"2026-03-02T14:05:30Z","durationSeconds":330,"disconnectionReason":"user_hangup","transcript":[%s],"summary":"Caller asked about order status; told it shipped.","userSentiment":"Neutral","callSuccessful":true}}`, i%4, i, strings.Join(turns, ",")))
+func callEndedBody(run string, n int64) []byte {
+	return []byte(fmt.Sprintf(`{"event":"agent.call_ended","channel":"voice","timestamp":"2026-03-02T14:05:31Z","agentId":"agt_%d","data":{"callId":"call_%s_%d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"direction":"inbound","status":"completed","startedAt":"2026-03-02T14:00:00Z","endedAt":"2026-03-02T14:05:30Z","durationSeconds":330,"disconnectionReason":"user_hangup","transcript":[%s],"summary":"Caller asked about order status; told it shipped.","userSentiment":"Neutral","callSuccessful":true}}`, n%4, run, n, transcript))
 }
+
+// transcript is the turns of a call_ended body: about 1.5 KB.
+var transcript = func() string {
+	var turns []string
+	for t := 0; t < 16; t++ {
+		turns = append(turns, fmt.Sprintf(`{"role":%q,"content":"Turn %d of the call: a sentence of ordinary length about an order and its delivery."}`, []string{"agent", "user"}[t%2], t))
+	}
+	return strings.Join(turns, ",")
+}()

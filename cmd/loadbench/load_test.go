@@ -27,7 +27,7 @@ func TestWorkloadAgainstAVerifier(t *testing.T) {
 	if res.requests < 50 || res.wrong != 0 || res.codes[401] == 0 || res.codes[200] == 0 {
 		t.Fatalf("%d requests, %d wrong answers, codes %v", res.requests, res.wrong, res.codes)
 	}
-	for _, b := range w.bodies {
+	for _, b := range [][]byte{w.sms[0], callEndedBody("t", 5)} {
 		if len(b) < 400 || len(b) > 2300 {
 			t.Fatalf("body of %d bytes", len(b))
 		}
