@@ -59,15 +59,35 @@ type Event struct {
 func (e *Event) Kind() Kind { return KindOf(e.Type) }
 
 // SubjectIn returns the NATS subject of the event under prefix:
-// prefix.<kind>.<channel>.<agent>, with "_" for a missing token.
+// prefix.<kind>.<channel>.<agent>.<subject>, with "_" for a missing token;
+// <subject> is the call or conversation the event belongs to.
 func (e *Event) SubjectIn(prefix string) string {
+	return e.subject(prefix, e.Channel, e.AgentID)
+}
+
+// SameSubjectFilter returns the NATS subject filter under prefix that matches
+// every event of e's kind about e's subject, on any channel and agent:
+// prefix.<kind>.*.*.<subject>.
+func (e *Event) SameSubjectFilter(prefix string) string {
+	return e.subject(prefix, "*", "*")
+}
+
+func (e *Event) subject(prefix, channel, agent string) string {
 	var b strings.Builder
-	b.Grow(len(prefix) + 32 + len(e.AgentID))
+	b.Grow(len(prefix) + 48 + len(e.AgentID) + len(e.Subject))
 	b.WriteString(prefix)
-	for _, tok := range [...]string{e.Kind().Token, e.Channel, e.AgentID} {
+	b.WriteByte('.')
+	writeToken(&b, e.Kind().Token)
+	for _, tok := range [...]string{channel, agent} {
 		b.WriteByte('.')
-		writeToken(&b, tok)
+		if tok == "*" {
+			b.WriteByte('*')
+		} else {
+			writeToken(&b, tok)
+		}
 	}
+	b.WriteByte('.')
+	writeToken(&b, e.Subject)
 	return b.String()
 }
 

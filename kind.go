@@ -14,14 +14,14 @@ const TypePrefix = "ai.agentphone."
 // event type are derived.
 type Kind struct {
 	Name    string       // the AgentPhone event name, e.g. "agent.message"
-	Token   string       // the subject token: agentphone.<Token>.<channel>.<agent>
+	Token   string       // the subject token: agentphone.<Token>.<channel>.<agent>.<subject>
 	Data    reflect.Type // the typed data (a struct), nil when the kind is carried as sent
 	Subject string       // what the CloudEvents subject (and Kafka key) holds
 	Doc     string       // one line for the event table
-	// NaturalKey, when set, names what an event of the kind is about
-	// whichever source reported it (see Event.NaturalKey); only such kinds
-	// pay for deduplication across sources.
-	NaturalKey func(e *Event) string
+	// OnePerSubject says the journal holds at most one event of the kind
+	// per subject (the call of agent.call_ended), whichever source reported
+	// it: a second one, under any event ID, is a duplicate.
+	OnePerSubject bool
 }
 
 // Type returns the CloudEvents type of the kind.
@@ -67,7 +67,7 @@ const (
 var catalogue = [...]Kind{
 	{Name: EventMessage, Token: "message", Data: reflect.TypeFor[Message](), Subject: "conversation ID (call ID for voice)",
 		Doc: "an inbound or outbound message on any channel; a caller's utterance on voice"},
-	{Name: EventCallEnded, Token: "call_ended", Data: reflect.TypeFor[CallEnded](), Subject: "call ID", NaturalKey: callKey,
+	{Name: EventCallEnded, Token: "call_ended", Data: reflect.TypeFor[CallEnded](), Subject: "call ID", OnePerSubject: true,
 		Doc: "a finished call with its whole transcript and analysis"},
 	{Name: EventReaction, Token: "reaction", Data: reflect.TypeFor[Reaction](), Subject: "conversation ID",
 		Doc: "a tapback or reaction to a message"},

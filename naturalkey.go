@@ -13,9 +13,10 @@ import "strconv"
 //     builds the same ID for the same thing, and the journal's Nats-Msg-Id
 //     window keeps one copy.
 //   - A webhook's event ID is its X-Webhook-ID, which no other source can
-//     know. A kind whose events can also arrive by another path declares a
-//     Kind.NaturalKey; the dedupe package records that key next to the
-//     journal, so the second path finds it taken.
+//     know. A kind whose events can also arrive by another path is marked
+//     Kind.OnePerSubject, and its subject (the call ID of agent.call_ended)
+//     is the natural key: the journal takes an event of that kind only when
+//     it holds none for the subject yet, in the same step that stores it.
 
 // TurnEventID returns the ID of the transcript.turn event for the turn at
 // position (0-based) of call callID. The transcript stream and the REST
@@ -38,21 +39,3 @@ func TranscriptKey(callID string) string { return "transcript:" + callID }
 // DeliveryFailedEventID returns the ID of the connector.delivery_failed event
 // of a delivery in AgentPhone's deliveries log.
 func DeliveryFailedEventID(deliveryID string) string { return "delivery:" + deliveryID }
-
-// NaturalKey returns the natural key of e for deduplication across sources,
-// or "" when e's kind has none (the journal's dedupe by event ID is then
-// all there is) or e lacks the fields it is made of.
-func (e *Event) NaturalKey() string {
-	if f := e.Kind().NaturalKey; f != nil {
-		return f(e)
-	}
-	return ""
-}
-
-// callKey is the natural key of agent.call_ended: the call (SPEC.md 2.8).
-func callKey(e *Event) string {
-	if e.CallID == "" {
-		return ""
-	}
-	return CallEventID(e.CallID)
-}

@@ -6,30 +6,18 @@ import (
 	connector "github.com/agentphone-connector/connector"
 )
 
-func TestNaturalKey(t *testing.T) {
-	tests := []struct {
-		name string
-		e    connector.Event
-		want string
-	}{
-		{"call_ended is its call", connector.Event{Type: "ai.agentphone.agent.call_ended", CallID: "call_1"}, "call:call_1"},
-		{"call_ended without a call ID has none", connector.Event{Type: "ai.agentphone.agent.call_ended"}, ""},
-		{"messages have none: they pay no extra round trip", connector.Event{Type: "ai.agentphone.agent.message", CallID: "call_1"}, ""},
-		{"turns carry theirs as their ID", connector.Event{Type: "ai.agentphone.transcript.turn", CallID: "call_1"}, ""},
-		{"unknown kinds have none", connector.Event{Type: "ai.agentphone.agent.new", CallID: "call_1"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.e.NaturalKey(); got != tt.want {
-				t.Fatalf("NaturalKey() = %q, want %q", got, tt.want)
-			}
-		})
+func TestOnlyCallEndedIsOnePerSubject(t *testing.T) {
+	for _, k := range connector.Kinds() {
+		if k.OnePerSubject != (k.Name == connector.EventCallEnded) {
+			t.Errorf("%s: OnePerSubject %v", k.Name, k.OnePerSubject)
+		}
 	}
 	if got := connector.TurnEventID("call_1", 3); got != "turn:call_1:3" {
 		t.Errorf("TurnEventID = %q", got)
 	}
-	if connector.CallEventID("call_1") != (&connector.Event{Type: "ai.agentphone.agent.call_ended", CallID: "call_1"}).NaturalKey() {
-		t.Error("a backfilled call's ID differs from the natural key of the call's webhook")
+	e := connector.Event{Type: "ai.agentphone.agent.call_ended", Channel: "voice", AgentID: "agt_1", Subject: "call_1"}
+	if got := e.SameSubjectFilter("p"); got != "p.call_ended.*.*.call_1" {
+		t.Errorf("SameSubjectFilter = %q", got)
 	}
 }
 

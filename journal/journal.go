@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -92,12 +94,21 @@ func (j *Journal) Append(ctx context.Context, e *connector.Event) (connector.App
 		return connector.Appended{}, fmt.Errorf("journal append: %w", err)
 	}
 	msg := &nats.Msg{Subject: e.SubjectIn(j.cfg.SubjectPrefix), Data: body, Header: nats.Header{}}
-	msg.Header.Set("Content-Type", connector.ContentType)
+	msg.Header["Content-Type"] = contentType
+	if e.Kind().OnePerSubject && e.Subject != "" {
+		// Stored only if the stream holds no event of this kind about this
+		// subject yet: the natural key, checked in the step that stores.
+		msg.Header[jetstream.ExpectedLastSubjSeqHeader] = zero
+		msg.Header[expectedLastSubjSeqSubj] = []string{e.SameSubjectFilter(j.cfg.SubjectPrefix)}
+	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.AppendTimeout)
 	defer cancel()
 	start := time.Now()
-	ack, err := j.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(j.cfg.Stream))
+	ack, err := j.js.PublishMsg(ctx, msg, jetstream.WithMsgID(e.ID))
 	j.metrics.observe(time.Since(start), err)
+	if seq, ok := takenBy(err); ok {
+		return connector.Appended{Seq: seq, Duplicate: true}, nil
+	}
 	if err != nil {
 		if isStoreFailure(err) {
 			j.full.Store(true)
@@ -107,6 +118,50 @@ func (j *Journal) Append(ctx context.Context, e *connector.Event) (connector.App
 	}
 	j.full.Store(false)
 	return connector.Appended{Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// Header values set on every append, shared rather than allocated each time.
+var (
+	contentType = []string{connector.ContentType}
+	zero        = []string{"0"}
+)
+
+// expectedLastSubjSeqSubj narrows the expected-last-subject-sequence check to
+// a filter (nats-server 2.12 and later).
+const expectedLastSubjSeqSubj = "Nats-Expected-Last-Subject-Sequence-Subject"
+
+// jsWrongLastSeq is JetStream's error code for a failed expected-sequence
+// check; its description ends with the sequence found.
+const jsWrongLastSeq = 10071
+
+// takenBy reports whether err says the subject of a one-per-subject event is
+// taken, and by which sequence.
+func takenBy(err error) (uint64, bool) {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jsWrongLastSeq {
+		return 0, false
+	}
+	_, n, _ := strings.Cut(apiErr.Description, ": ")
+	seq, _ := strconv.ParseUint(strings.TrimSpace(n), 10, 64)
+	return seq, true
+}
+
+// Holds reports whether the journal holds an event of e's kind about e's
+// subject (on any channel and agent): for a one-per-subject kind, whether e
+// would be a duplicate.
+func (j *Journal) Holds(ctx context.Context, e *connector.Event) (bool, error) {
+	s, err := j.js.Stream(ctx, j.cfg.Stream)
+	if err != nil {
+		return false, fmt.Errorf("journal lookup: %w", err)
+	}
+	_, err = s.GetLastMsgForSubject(ctx, e.SameSubjectFilter(j.cfg.SubjectPrefix))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("journal lookup: %w", err)
+	}
+	return true, nil
 }
 
 // ErrFull reports a stream that has reached its size limit and refuses new events.

@@ -31,7 +31,7 @@ func TestAppendAndDuplicate(t *testing.T) {
 		t.Fatalf("again: %+v %v", again, err)
 	}
 	got := env.Events()
-	if len(got) != 1 || got[0].Subject != "agentphone.message.sms.agt_1" || got[0].MsgID != "a" {
+	if len(got) != 1 || got[0].Subject != "agentphone.message.sms.agt_1._" || got[0].MsgID != "a" {
 		t.Fatalf("journal: %+v", got)
 	}
 }
@@ -109,5 +109,44 @@ func TestTailReadsInOrderAndStops(t *testing.T) {
 	})
 	if !errors.Is(err, context.Canceled) || strings.Join(ids, "") != "abc" {
 		t.Fatalf("tail: %v %v", ids, err)
+	}
+}
+
+// An agent.call_ended is journaled once per call, whatever its event ID, its
+// source or the channel and agent it names: the call is its natural key.
+func TestOneCallEndedPerCall(t *testing.T) {
+	env := journaltest.Start(t, nil)
+	ctx := context.Background()
+	call := func(id, agent string) *connector.Event {
+		return &connector.Event{ID: id, Source: "test", Type: "ai.agentphone.agent.call_ended", Channel: "voice", AgentID: agent,
+			Subject: "call_1", CallID: "call_1", Time: time.Unix(1772471051, 0), Status: connector.StatusOK, Raw: []byte(`{}`)}
+	}
+	if held, err := env.Journal.Holds(ctx, call("", "")); held || err != nil {
+		t.Fatalf("holds the call before any append: %v", err)
+	}
+	first, err := env.Journal.Append(ctx, call("whd_1", "agt_1"))
+	if err != nil || first.Duplicate {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	for _, tt := range []struct{ name, id, agent string }{
+		{"the webhook's retry", "whd_1", "agt_1"},
+		{"another delivery of the call", "whd_2", "agt_1"},
+		{"backfill's record, without the agent", "call:call_1", ""},
+	} {
+		res, err := env.Journal.Append(ctx, call(tt.id, tt.agent))
+		if err != nil || !res.Duplicate || res.Seq != first.Seq {
+			t.Errorf("%s: %+v %v, want a duplicate of seq %d", tt.name, res, err, first.Seq)
+		}
+	}
+	other := call("whd_3", "agt_1")
+	other.Subject, other.CallID = "call_2", "call_2"
+	if res, err := env.Journal.Append(ctx, other); err != nil || res.Duplicate {
+		t.Fatalf("another call: %+v %v", res, err)
+	}
+	if held, err := env.Journal.Holds(ctx, call("", "")); !held || err != nil {
+		t.Fatalf("does not hold the call: %v", err)
+	}
+	if n := len(env.Events()); n != 2 {
+		t.Fatalf("journal holds %d events, want 2", n)
 	}
 }

@@ -87,11 +87,11 @@ func openBackfill(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := openKeys(ctx, cfg, nc, log, nil)
+	marks, err := openMarks(ctx, cfg, nc)
 	if err != nil {
 		return nil, nil, err
 	}
-	guard, err := dedupe.New(dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout), cfg.Journal.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
+	guard, err := dedupe.New(j, cfg.Journal.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +103,7 @@ func openBackfill(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: guard, Keys: keys, JetStream: js,
+	b, err := backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: guard, Index: j, Marks: marks, JetStream: js,
 		Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log})
 	if err != nil {
 		return nil, nil, err

@@ -39,7 +39,6 @@ type Config struct {
 	API        agentphoneapi.Config
 	Transcript transcript.Config
 	Backfill   backfill.Config
-	Keys       dedupe.KeysConfig
 
 	Webhook webhook.Config
 	Journal journal.Config

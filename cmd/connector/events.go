@@ -46,7 +46,10 @@ func typeOf(k connector.Kind) string {
 	return k.Type()
 }
 
-func subjectOf(k connector.Kind) string { return "agentphone." + k.Token + ".<channel>.<agent>" }
+// subjectOf is the subject pattern of a kind; <subject> is the key column.
+func subjectOf(k connector.Kind) string {
+	return "agentphone." + k.Token + ".<channel>.<agent>.<subject>"
+}
 
 func fieldsOf(k connector.Kind) string {
 	f := k.Fields()

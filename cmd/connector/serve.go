@@ -48,16 +48,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	keys, err := openKeys(ctx, cfg, nc, log, reg)
+	guard, err := dedupe.New(j, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
 	if err != nil {
 		return err
 	}
-	keyed := dedupe.NewNaturalKeys(j, keys, cfg.Journal.AppendTimeout)
-	guard, err := dedupe.New(keyed, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
-	if err != nil {
-		return err
-	}
-	pull, err := startPullSources(ctx, cfg, nc, guard, keys, log, reg)
+	pull, err := startPullSources(ctx, cfg, nc, guard, j, log, reg)
 	if err != nil {
 		return err
 	}

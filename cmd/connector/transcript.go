@@ -13,6 +13,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
+	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/sources/backfill"
 	"github.com/agentphone-connector/connector/sources/transcript"
@@ -21,7 +22,7 @@ import (
 // validatePullSources reports the problems of the settings of the sources
 // that call AgentPhone: the transcript streams and backfill.
 func (c Config) validatePullSources() error {
-	errs := []error{c.API.Validate(), c.Transcript.Validate(), c.Backfill.Validate(), c.Keys.Validate(c.Journal.AppendTimeout)}
+	errs := []error{c.API.Validate(), c.Transcript.Validate(), c.Backfill.Validate()}
 	if c.Transcript.Enabled {
 		errs = append(errs, c.API.RequireKey("AGENTPHONE_TRANSCRIPTS"))
 	}
@@ -34,16 +35,14 @@ func (c Config) validatePullSources() error {
 	return errors.Join(errs...)
 }
 
-// openKeys opens the natural-key record shared by every source: serve puts
-// dedupe.NaturalKeys on it in front of the journal, so a call's
-// agent.call_ended webhook and backfill's record of the call are one event.
-func openKeys(ctx context.Context, cfg Config, nc *nats.Conn, log *slog.Logger, reg prometheus.Registerer) (*dedupe.Keys, error) {
+// openMarks opens the marks the transcript source and backfill share: which
+// calls have every turn journaled.
+func openMarks(ctx context.Context, cfg Config, nc *nats.Conn) (*dedupe.Marks, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	return dedupe.OpenKeys(ctx, js, cfg.Journal.Stream, cfg.Journal.DedupeWindow, cfg.Journal.Replicas, cfg.Keys,
-		dedupe.KeysSettings{Logger: log, Registerer: reg})
+	return dedupe.OpenMarks(ctx, js, cfg.Journal.Stream, cfg.Journal.DedupeWindow, cfg.Journal.Replicas)
 }
 
 // pullSources are the sources that call AgentPhone rather than being
@@ -56,11 +55,16 @@ type pullSources struct {
 }
 
 // startPullSources starts what the configuration enables; they journal
-// through app (the dedupe guard) and record what is complete in keys.
-func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connector.Appender, keys *dedupe.Keys, log *slog.Logger, reg prometheus.Registerer) (*pullSources, error) {
+// through app (the dedupe guard in front of j) and record what is complete
+// in the marks.
+func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connector.Appender, j *journal.Journal, log *slog.Logger, reg prometheus.Registerer) (*pullSources, error) {
 	p := &pullSources{}
 	if !cfg.Transcript.Enabled && cfg.Backfill.Interval == 0 {
 		return p, nil
+	}
+	marks, err := openMarks(ctx, cfg, nc)
+	if err != nil {
+		return nil, err
 	}
 	api, err := agentphoneapi.New(cfg.API, agentphoneapi.Settings{Logger: log})
 	if err != nil {
@@ -73,7 +77,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 	p.api = api
 	if cfg.Transcript.Enabled {
 		p.transcript, err = transcript.New(cfg.Transcript, transcript.Deps{API: api, Journal: app, JetStream: js,
-			Stream: cfg.Journal.Stream, SubjectPrefix: cfg.Journal.SubjectPrefix, Replicas: cfg.Journal.Replicas, Keys: keys},
+			Stream: cfg.Journal.Stream, SubjectPrefix: cfg.Journal.SubjectPrefix, Replicas: cfg.Journal.Replicas, Marks: marks},
 			transcript.Settings{Logger: log, Registerer: reg})
 		if err == nil {
 			err = p.transcript.Start(ctx)
@@ -83,7 +87,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 		}
 	}
 	if cfg.Backfill.Interval > 0 {
-		p.backfill, err = backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: app, Keys: keys, JetStream: js,
+		p.backfill, err = backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: app, Index: j, Marks: marks, JetStream: js,
 			Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log, Registerer: reg})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("backfill: %w", err), p.close(10*time.Second))

@@ -201,7 +201,6 @@ func TestPullSourceConfiguration(t *testing.T) {
 		{"the key from a file", map[string]string{"AGENTPHONE_TRANSCRIPTS": "true", "AGENTPHONE_API_KEY_FILE": keyFile}, ""},
 		{"a missing key file", map[string]string{"AGENTPHONE_API_KEY_FILE": keyFile + ".nope"}, "AGENTPHONE_API_KEY_FILE"},
 		{"a bad API URL", map[string]string{"AGENTPHONE_API_URL": "api.agentphone.ai"}, "AGENTPHONE_API_URL"},
-		{"a reservation shorter than an append", map[string]string{"CONNECTOR_DEDUPE_RESERVATION_TIMEOUT": "1s"}, "CONNECTOR_DEDUPE_RESERVATION_TIMEOUT"},
 		{"backfill past the dedupe window", map[string]string{"CONNECTOR_BACKFILL_SINCE": "96h"}, "CONNECTOR_BACKFILL_SINCE"},
 		{"off by default", map[string]string{}, ""},
 	}

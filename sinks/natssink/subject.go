@@ -31,7 +31,7 @@ var fields = map[string]func(*connector.Event) string{
 
 var errBadSubject = errors.New("not a subject template")
 
-// parseSubject parses a template such as "agentphone.{kind}.{channel}.{agent}".
+// parseSubject parses a template such as "agentphone.{kind}.{channel}.{agent}.{subject}".
 func parseSubject(s string) (subjectTemplate, error) {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") || strings.ContainsAny(s, " \t\r\n*>") {
 		return nil, fmt.Errorf("%w: %q", errBadSubject, s)

@@ -25,16 +25,24 @@ const SourceName = "agentphone/backfill"
 // Deps are the parts backfill works with.
 type Deps struct {
 	API *agentphoneapi.Client
-	// Journal is the dedupe guard, in front of dedupe.NaturalKeys, in front
-	// of the journal: the call records backfill builds are deduplicated
-	// against the calls' webhooks by their natural key.
+	// Journal is the dedupe guard in front of the journal: the call records
+	// backfill builds are deduplicated against the calls' webhooks by their
+	// natural key (agent.call_ended is one per call).
 	Journal connector.Appender
-	// Keys, when set, tells calls whose record and every turn are journaled
-	// (connector.TranscriptKey): their transcripts are not read again.
-	Keys      *dedupe.Keys
+	// Index, when set, tells whether the journal holds a call's record;
+	// Marks whether it holds every turn of it (connector.TranscriptKey).
+	// Calls with both are not read again.
+	Index     Index
+	Marks     *dedupe.Marks
 	JetStream jetstream.JetStream
 	Stream    string // the journal stream; names the checkpoint bucket
 	Replicas  int    // replicas of the checkpoint bucket
+}
+
+// Index answers whether the journal holds an event of e's kind about e's
+// subject; *journal.Journal implements it.
+type Index interface {
+	Holds(ctx context.Context, e *connector.Event) (bool, error)
 }
 
 // Settings is what the wiring passes to backfill.

@@ -102,8 +102,8 @@ func (b *Backfill) call(ctx context.Context, c agentphoneapi.CallSummary, r *Rep
 		return fmt.Errorf("backfill call %s: %w", c.ID, err)
 	}
 	tally(&r.Calls, res)
-	if b.d.Keys != nil {
-		_ = b.d.Keys.Mark(ctx, connector.TranscriptKey(c.ID)) // not marked: read again next time
+	if b.d.Marks != nil {
+		_ = b.d.Marks.Mark(ctx, connector.TranscriptKey(c.ID)) // not marked: read again next time
 	}
 	return nil
 }
@@ -112,15 +112,15 @@ func (b *Backfill) call(ctx context.Context, c agentphoneapi.CallSummary, r *Rep
 // journaled already, as recorded by an earlier run or the transcript
 // source; when unsure, it answers false and the transcript is read.
 func (b *Backfill) complete(ctx context.Context, callID string) bool {
-	if b.d.Keys == nil {
+	if b.d.Index == nil || b.d.Marks == nil {
 		return false
 	}
-	for _, key := range []string{connector.CallEventID(callID), connector.TranscriptKey(callID)} {
-		if ok, err := b.d.Keys.Committed(ctx, key); !ok || err != nil {
-			return false
-		}
+	call := &connector.Event{Type: connector.TypePrefix + connector.EventCallEnded, Subject: callID}
+	if ok, err := b.d.Index.Holds(ctx, call); !ok || err != nil {
+		return false
 	}
-	return true
+	ok, err := b.d.Marks.Marked(ctx, connector.TranscriptKey(callID))
+	return ok && err == nil
 }
 
 func turnOf(e *connector.Event) connector.Turn {

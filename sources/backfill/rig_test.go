@@ -23,11 +23,11 @@ const testSecret = "whsec_test_5f2b8c1e9a7d4"
 // rig is a real journal with the natural-key bucket, and an AgentPhone
 // test server whose webhooks go to a real webhook handler.
 type rig struct {
-	env  *journaltest.Env
-	js   jetstream.JetStream
-	keys *dedupe.Keys
-	hook *httptest.Server // the webhook handler, journaling through its own guard
-	srv  *agentphonetest.Server
+	env   *journaltest.Env
+	js    jetstream.JetStream
+	marks *dedupe.Marks
+	hook  *httptest.Server // the webhook handler, journaling through its own guard
+	srv   *agentphonetest.Server
 }
 
 func newRig(t *testing.T, o agentphonetest.Options) *rig {
@@ -37,8 +37,7 @@ func newRig(t *testing.T, o agentphonetest.Options) *rig {
 	if r.js, err = jetstream.New(r.env.Conn); err != nil {
 		t.Fatal(err)
 	}
-	r.keys, err = dedupe.OpenKeys(t.Context(), r.js, r.env.Config.Stream, r.env.Config.DedupeWindow, 1,
-		dedupe.KeysConfig{ReservationTimeout: 30 * time.Second}, dedupe.KeysSettings{})
+	r.marks, err = dedupe.OpenMarks(t.Context(), r.js, r.env.Config.Stream, r.env.Config.DedupeWindow, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +60,10 @@ func newRig(t *testing.T, o agentphonetest.Options) *rig {
 }
 
 // chain is what serve gives every source: a guard of its own (as another
-// process would have) in front of the natural keys in front of the journal.
+// process would have) in front of the journal.
 func (r *rig) chain(t *testing.T) connector.Appender {
 	t.Helper()
-	g, err := dedupe.New(dedupe.NewNaturalKeys(r.env.Journal, r.keys, 2*time.Second), r.env.Config.DedupeWindow,
+	g, err := dedupe.New(r.env.Journal, r.env.Config.DedupeWindow,
 		dedupe.Config{CacheSize: 1000}, dedupe.Settings{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +88,7 @@ func (r *rig) backfill(t *testing.T, cfg Config, api *agentphoneapi.Client) *Bac
 	if api == nil {
 		api = r.api(t, agentphoneapi.Settings{})
 	}
-	b, err := New(t.Context(), cfg, Deps{API: api, Journal: r.chain(t), Keys: r.keys, JetStream: r.js, Stream: r.env.Config.Stream, Replicas: 1},
+	b, err := New(t.Context(), cfg, Deps{API: api, Journal: r.chain(t), Index: r.env.Journal, Marks: r.marks, JetStream: r.js, Stream: r.env.Config.Stream, Replicas: 1},
 		Settings{Logger: journaltest.Discard()})
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func (r *rig) transcriptSource(t *testing.T, mark bool) *transcript.Source {
 	d := transcript.Deps{API: r.api(t, agentphoneapi.Settings{}), Journal: r.chain(t), JetStream: r.js,
 		Stream: r.env.Config.Stream, SubjectPrefix: r.env.Config.SubjectPrefix, Replicas: 1}
 	if mark {
-		d.Keys = r.keys
+		d.Marks = r.marks
 	}
 	s, err := transcript.New(cfg, d,
 		transcript.Settings{Logger: journaltest.Discard(), ReplicaID: "replica-test"})

@@ -219,8 +219,8 @@ func (s *Source) settle(c Call, cl *claim, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
-	if reason == "ended" && s.d.Keys != nil {
-		err = s.d.Keys.Mark(ctx, connector.TranscriptKey(c.ID)) // every turn up to ended is journaled
+	if reason == "ended" && s.d.Marks != nil {
+		err = s.d.Marks.Mark(ctx, connector.TranscriptKey(c.ID)) // every turn up to ended is journaled
 	}
 	switch {
 	case isFinal(reason):

@@ -46,9 +46,9 @@ type Deps struct {
 	Stream        string // the journal stream, read for voice messages
 	SubjectPrefix string // the journal's subject prefix
 	Replicas      int    // replicas of the claims bucket
-	// Keys, when set, records connector.TranscriptKey of each call followed
-	// to its end, so backfill need not read its transcript again.
-	Keys *dedupe.Keys
+	// Marks, when set, records connector.TranscriptKey of each call followed
+	// to its end, so backfill does not read that transcript again.
+	Marks *dedupe.Marks
 }
 
 // Settings is what the wiring passes to the source.
