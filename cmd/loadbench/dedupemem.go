@@ -20,11 +20,12 @@ import (
 	"github.com/agentphone-connector/connector/natsserver"
 )
 
-// runDedupeMemory measures what the journal's dedupe window costs per
-// remembered key: the same events published into a stream that remembers
-// their IDs for 72 h and into one that forgets them after a second, each in a
-// fresh process; the difference in live heap, divided by the keys, is the
-// cost of a key.
+// runDedupeMemory measures what the journal holds in memory per event: the
+// same events published into a stream that remembers their IDs for 72 h and
+// into one that forgets them after a second, each in a fresh process (the
+// difference in live heap, divided by the events, is the cost of a
+// remembered ID); and once more with each event on a subject of its own, as
+// each call and conversation has (the cost of a subject).
 func runDedupeMemory(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dedupe-memory", flag.ContinueOnError)
 	keys := fs.Int("keys", 1_000_000, "event IDs to remember")
@@ -36,20 +37,23 @@ func runDedupeMemory(ctx context.Context, args []string) error {
 		return err
 	}
 	heap := map[string]uint64{}
-	for _, window := range []string{"72h", "1s"} {
-		out, err := exec.CommandContext(ctx, self, "dedupe-memory-one", "--keys", fmt.Sprint(*keys), "--window", window).Output()
+	for _, run := range []struct{ name, window, subjects string }{
+		{"remembered", "72h", "false"}, {"forgotten", "1s", "false"}, {"one subject each", "72h", "true"},
+	} {
+		out, err := exec.CommandContext(ctx, self, "dedupe-memory-one", "--keys", fmt.Sprint(*keys), "--window", run.window,
+			"--subjects="+run.subjects).Output()
 		if err != nil {
-			return fmt.Errorf("window %s: %w", window, err)
+			return fmt.Errorf("%s: %w", run.name, err)
 		}
 		var r struct{ Heap uint64 }
 		if err := json.Unmarshal(out, &r); err != nil {
-			return fmt.Errorf("window %s: %s: %w", window, out, err)
+			return fmt.Errorf("%s: %s: %w", run.name, out, err)
 		}
-		heap[window] = r.Heap
+		heap[run.name] = r.Heap
+		fmt.Printf("%d events, IDs %s: live heap %.1f MiB\n", *keys, run.name, float64(r.Heap)/(1<<20))
 	}
-	per := float64(heap["72h"]-heap["1s"]) / float64(*keys)
-	fmt.Printf("live heap with %d IDs remembered: %.1f MiB; forgotten: %.1f MiB; per remembered key: %.0f bytes\n",
-		*keys, float64(heap["72h"])/(1<<20), float64(heap["1s"])/(1<<20), per)
+	fmt.Printf("per remembered event ID: %.0f bytes\n", float64(heap["remembered"]-heap["forgotten"])/float64(*keys))
+	fmt.Printf("per distinct subject (call or conversation): %.0f bytes\n", float64(heap["one subject each"]-heap["remembered"])/float64(*keys))
 	return nil
 }
 
@@ -58,6 +62,7 @@ func runDedupeMemoryOne(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dedupe-memory-one", flag.ContinueOnError)
 	keys := fs.Int("keys", 1_000_000, "")
 	window := fs.Duration("window", 72*time.Hour, "")
+	subjects := fs.Bool("subjects", false, "publish each event on a subject of its own")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +89,9 @@ func runDedupeMemoryOne(ctx context.Context, args []string) error {
 	}
 	for i := range *keys {
 		msg := &nats.Msg{Subject: "mem.x", Data: []byte("x")}
+		if *subjects {
+			msg.Subject = fmt.Sprintf("mem.message.sms.agt_1.conv_%016x", uint64(i)*0x9e3779b97f4a7c15)
+		}
 		if _, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(fmt.Sprintf("whd_%016x", uint64(i)*0x9e3779b97f4a7c15)),
 			jetstream.WithStallWait(time.Minute)); err != nil {
 			return err
