@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,7 +43,7 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	nc, err := connectRunning(cfg)
+	nc, err := dialRunning(cfg, "connector-backfill")
 	if err != nil {
 		return err
 	}
@@ -60,24 +59,6 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 		rep.Print(stdout)
 	}
 	return err
-}
-
-// connectRunning connects to the journal's NATS: NATS_URL, or the embedded
-// server of a connector running on this host.
-func connectRunning(cfg Config) (*nats.Conn, error) {
-	url := cfg.NATSURL
-	if url == "" {
-		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
-	}
-	opts := []nats.Option{nats.Name("connector-backfill"), nats.Timeout(5 * time.Second)}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
-	}
-	return nc, nil
 }
 
 // openBackfill opens the journal and the dedupe chain serve uses, and the

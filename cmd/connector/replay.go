@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
@@ -37,7 +35,7 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	nc, err := dialJournal(cfg)
+	nc, err := dialRunning(cfg, "connector-replay")
 	if err != nil {
 		return err
 	}
@@ -58,22 +56,4 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	}
 	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on; targets drop the events they hold already by event ID where they can\n", *sink, cfg.Journal.Stream, next)
 	return nil
-}
-
-// dialJournal connects to the journal's NATS: NATS_URL, or the embedded
-// server's listen address.
-func dialJournal(cfg Config) (*nats.Conn, error) {
-	url := cfg.NATSURL
-	if url == "" {
-		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
-	}
-	opts := []nats.Option{nats.Name("connector-replay"), nats.Timeout(5 * time.Second)}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
-	}
-	return nc, nil
 }

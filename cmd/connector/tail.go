@@ -32,17 +32,9 @@ func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	url := cfg.NATSURL
-	if url == "" {
-		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
-	}
-	opts := []nats.Option{nats.Name("connector-tail"), nats.Timeout(5 * time.Second)}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := dialRunning(cfg, "connector-tail")
 	if err != nil {
-		return fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
+		return err
 	}
 	defer nc.Close()
 	subject := fs.Arg(0)
@@ -75,4 +67,22 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// dialRunning connects a command to the journal's NATS: NATS_URL, or the
+// embedded server of a connector running on this host.
+func dialRunning(cfg Config, name string) (*nats.Conn, error) {
+	url := cfg.NATSURL
+	if url == "" {
+		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
+	}
+	opts := []nats.Option{nats.Name(name), nats.Timeout(5 * time.Second)}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
+	}
+	return nc, nil
 }
