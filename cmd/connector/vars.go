@@ -79,6 +79,15 @@ func printVarsMarkdown(w io.Writer) {
 	}
 }
 
+// printVarNames writes the name of every variable, one a line, for tools
+// and tests that check a deployment sets only variables the connector
+// knows. The route secrets are listed as AGENTPHONE_WEBHOOK_SECRET_<NAME>.
+func printVarNames(w io.Writer) {
+	for _, v := range envVars() {
+		fmt.Fprintln(w, v.Name)
+	}
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
