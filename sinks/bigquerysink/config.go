@@ -29,6 +29,10 @@ type Config struct {
 	Location        string `env:"CONNECTOR_BIGQUERY_LOCATION, default=US" help:"location of the dataset when the connector creates it"`
 	Endpoint        string `env:"CONNECTOR_BIGQUERY_ENDPOINT" help:"BigQuery REST endpoint override, e.g. http://127.0.0.1:9050 for an emulator; an http:// endpoint gets no credentials"`
 	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host, or http://host:port, is dialled in plaintext without credentials (emulators)"`
+	// CredentialsFile is read by Google's client library itself (Application
+	// Default Credentials); it is here so that `connector config` lists it
+	// and deployments can be checked against the variables the connector knows.
+	CredentialsFile string `env:"GOOGLE_APPLICATION_CREDENTIALS" help:"service account key file for BigQuery, read by Google's client library; unset, Application Default Credentials come from workload identity, the metadata server or gcloud"`
 	Stream          string `env:"CONNECTOR_BIGQUERY_STREAM, default=committed" help:"committed (explicit offsets: a retried append is never written twice) or default (at-least-once; the views deduplicate by event_id)"`
 	ManageSchema    bool   `env:"CONNECTOR_BIGQUERY_MANAGE_SCHEMA, default=true" help:"create the dataset, tables and views when missing and add new columns at start"`
 
