@@ -48,7 +48,7 @@ func envVars() []envVar {
 	walk(reflect.TypeFor[Config]())
 	return append(out, envVar{
 		Name: webhook.RouteSecretVar("<name>"), Secret: true,
-		Help: "secrets of the named route <name>, comma separated (name upper-cased, - as _)",
+		Help: "secrets of the named route <name>, comma separated (name upper-cased, - as _); set but empty, the route answers 503 (retried) until a secret is set",
 	})
 }
 
