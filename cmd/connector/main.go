@@ -8,6 +8,7 @@
 //	connector events           print the event table
 //	connector simulate         send a simulated day of AgentPhone traffic to a connector
 //	connector backfill         journal what AgentPhone's REST API has and the journal lacks
+//	connector healthcheck      ask a running connector's /healthz (or /readyz): for container health checks
 package main
 
 import (
@@ -58,6 +59,8 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		err = runBackfill(ctx, args, env, stdout, stderr)
 	case "query":
 		err = runQuery(ctx, args, env, stdout, stderr)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args, env, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		printVars(stdout, env)
@@ -83,7 +86,9 @@ func usage(w io.Writer) {
 
 commands:
   serve                 run the connector (default)
-  config [--markdown]   list every environment variable with its default and meaning
+  config [--markdown | --names]
+                        list every environment variable with its default and meaning
+                        (--names: only the names, one a line)
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
   simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector (simulate -h)
@@ -93,6 +98,9 @@ commands:
                         journal the calls, transcripts and failed deliveries AgentPhone's REST API
                         has and the running connector's journal lacks (needs AGENTPHONE_API_KEY)
   query NAME [flags]    run a named BigQuery analytics query (query --list names them)
+  healthcheck [--ready] [--url URL]
+                        exit 0 if the admin listener answers /healthz (--ready: /readyz) with 200,
+                        else 1: the health check of a container image that has no curl
   help                  this text and the configuration
 
 `)
@@ -104,8 +112,10 @@ func runConfig(args []string, env envconfig.Lookuper, stdout io.Writer) error {
 		printVars(stdout, env)
 	case len(args) == 1 && args[0] == "--markdown":
 		printVarsMarkdown(stdout)
+	case len(args) == 1 && args[0] == "--names":
+		printVarNames(stdout)
 	default:
-		return fmt.Errorf("%w: config [--markdown]", errUsage)
+		return fmt.Errorf("%w: config [--markdown | --names]", errUsage)
 	}
 	return nil
 }

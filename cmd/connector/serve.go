@@ -27,6 +27,9 @@ func runServe(ctx context.Context, env envconfig.Lookuper, stdout, stderr io.Wri
 	if len(cfg.Webhook.Secrets) == 0 {
 		log.Warn("AGENTPHONE_WEBHOOK_SECRET is not set: the project route answers 503 until it is")
 	}
+	for r := range cfg.Webhook.HeldRoutes {
+		log.Warn("route secret is empty: the route answers 503 until it is set", "route", r)
+	}
 	return serve(ctx, cfg, log)
 }
 

@@ -48,7 +48,7 @@ func envVars() []envVar {
 	walk(reflect.TypeFor[Config]())
 	return append(out, envVar{
 		Name: webhook.RouteSecretVar("<name>"), Secret: true,
-		Help: "secrets of the named route <name>, comma separated (name upper-cased, - as _)",
+		Help: "secrets of the named route <name>, comma separated (name upper-cased, - as _); set but empty, the route answers 503 (retried) until a secret is set",
 	})
 }
 
@@ -76,6 +76,15 @@ func printVarsMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| --- | --- | --- |")
 	for _, v := range envVars() {
 		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.Name, mdCode(v.Default), strings.ReplaceAll(v.Help, "|", `\|`))
+	}
+}
+
+// printVarNames writes the name of every variable, one a line, for tools
+// and tests that check a deployment sets only variables the connector
+// knows. The route secrets are listed as AGENTPHONE_WEBHOOK_SECRET_<NAME>.
+func printVarNames(w io.Writer) {
+	for _, v := range envVars() {
+		fmt.Fprintln(w, v.Name)
 	}
 }
 

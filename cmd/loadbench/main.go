@@ -7,6 +7,7 @@
 //	loadbench run --connector ./connector [--duration 15s] [--rounds 3]
 //	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
 //	loadbench dedupe-memory [--keys 1000000]
+//	loadbench journal-bytes [--events 100000]
 //
 // Figures on a shared machine are noisy: compare the ratios of one run.
 package main
@@ -31,7 +32,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadbench run|dedupe-memory|baseline-verify|baseline-publish [flags]")
+		return fmt.Errorf("usage: loadbench run|drive|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
 	}
 	switch args[0] {
 	case "run":
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string) error {
 		return runDrive(ctx, args[1:])
 	case "dedupe-memory":
 		return runDedupeMemory(ctx, args[1:])
+	case "journal-bytes":
+		return runJournalBytes(ctx, args[1:])
 	case "dedupe-memory-one":
 		return runDedupeMemoryOne(ctx, args[1:])
 	case "baseline-verify":

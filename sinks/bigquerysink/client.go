@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/bigquery/storage/managedwriter"
@@ -39,6 +40,20 @@ func newRESTClient(ctx context.Context, c Config) (*bigquery.Client, error) {
 	return bq, nil
 }
 
+// plaintextScheme marks a Storage Write endpoint that is dialled without TLS
+// and credentials wherever it is: an emulator in another container.
+const plaintextScheme = "http://"
+
+// plaintextEndpoint returns the host:port of a Storage Write endpoint to dial
+// in plaintext without credentials (http://host:port, or a loopback
+// host:port), and whether it is one.
+func plaintextEndpoint(endpoint string) (string, bool) {
+	if hostport, ok := strings.CutPrefix(endpoint, plaintextScheme); ok {
+		return hostport, true
+	}
+	return endpoint, localEndpoint(endpoint)
+}
+
 // localEndpoint reports whether a host:port is on this machine.
 func localEndpoint(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
@@ -52,17 +67,18 @@ func localEndpoint(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// newWriteClient opens the Storage Write client. A loopback endpoint
-// override is dialled in plaintext and without credentials (an emulator or
-// a test server); the connection is then the caller's to close, after the
-// client.
+// newWriteClient opens the Storage Write client. A loopback or http://
+// endpoint override is dialled in plaintext and without credentials (an
+// emulator or a test server); the connection is then the caller's to close,
+// after the client.
 func newWriteClient(ctx context.Context, c Config) (*managedwriter.Client, *grpc.ClientConn, error) {
 	var opts []option.ClientOption
 	var conn *grpc.ClientConn
+	hostport, plaintext := plaintextEndpoint(c.StorageEndpoint)
 	switch {
-	case c.StorageEndpoint != "" && localEndpoint(c.StorageEndpoint):
+	case c.StorageEndpoint != "" && plaintext:
 		var err error
-		conn, err = grpc.NewClient(c.StorageEndpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err = grpc.NewClient(hostport, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage write dial: %w", err)
 		}

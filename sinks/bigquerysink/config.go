@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +28,11 @@ type Config struct {
 	Dataset         string `env:"CONNECTOR_BIGQUERY_DATASET, default=agentphone" help:"dataset holding the tables and views"`
 	Location        string `env:"CONNECTOR_BIGQUERY_LOCATION, default=US" help:"location of the dataset when the connector creates it"`
 	Endpoint        string `env:"CONNECTOR_BIGQUERY_ENDPOINT" help:"BigQuery REST endpoint override, e.g. http://127.0.0.1:9050 for an emulator; an http:// endpoint gets no credentials"`
-	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host is dialled in plaintext without credentials (emulators)"`
+	StorageEndpoint string `env:"CONNECTOR_BIGQUERY_STORAGE_ENDPOINT" help:"Storage Write API endpoint override as host:port; a loopback host, or http://host:port, is dialled in plaintext without credentials (emulators)"`
+	// CredentialsFile is read by Google's client library itself (Application
+	// Default Credentials); it is here so that `connector config` lists it
+	// and deployments can be checked against the variables the connector knows.
+	CredentialsFile string `env:"GOOGLE_APPLICATION_CREDENTIALS" help:"service account key file for BigQuery, read by Google's client library; unset, Application Default Credentials come from workload identity, the metadata server or gcloud"`
 	Stream          string `env:"CONNECTOR_BIGQUERY_STREAM, default=committed" help:"committed (explicit offsets: a retried append is never written twice) or default (at-least-once; the views deduplicate by event_id)"`
 	ManageSchema    bool   `env:"CONNECTOR_BIGQUERY_MANAGE_SCHEMA, default=true" help:"create the dataset, tables and views when missing and add new columns at start"`
 
@@ -59,8 +64,8 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.StorageEndpoint != "" {
-		if _, _, err := net.SplitHostPort(c.StorageEndpoint); err != nil {
-			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT: %q is not host:port", c.StorageEndpoint))
+		if _, _, err := net.SplitHostPort(strings.TrimPrefix(c.StorageEndpoint, plaintextScheme)); err != nil {
+			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT: %q is not host:port or http://host:port", c.StorageEndpoint))
 		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {

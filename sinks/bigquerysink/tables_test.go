@@ -169,6 +169,13 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
+	for _, ep := range []string{"bigquerystorage.googleapis.com:443", "127.0.0.1:9060", "http://bigquery-emulator:9060"} {
+		c := ok
+		c.StorageEndpoint = ep
+		if err := c.Validate(); err != nil {
+			t.Errorf("storage endpoint %s: %v", ep, err)
+		}
+	}
 	if err := (Config{}).Validate(); err != nil {
 		t.Errorf("a disabled sink must be valid: %v", err)
 	}

@@ -29,6 +29,12 @@ type Config struct {
 
 	// RouteSecrets holds the secrets of each extra route, read by LoadRouteSecrets.
 	RouteSecrets map[string][]Secret
+	// HeldRoutes are the extra routes whose secret variable is set and
+	// empty: they answer 503 (retried by AgentPhone) until a secret is set,
+	// as the project route does without one. Rotating a secret goes through
+	// this state so that no delivery signed with a secret the connector does
+	// not have yet is answered 401 (never retried).
+	HeldRoutes map[string]bool
 }
 
 var routeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -44,9 +50,13 @@ func RouteSecretVar(route string) string {
 // (os.LookupEnv, say).
 func (c *Config) LoadRouteSecrets(lookup func(string) (string, bool)) {
 	c.RouteSecrets = make(map[string][]Secret, len(c.Routes))
+	c.HeldRoutes = make(map[string]bool)
 	for _, r := range c.Routes {
-		v, _ := lookup(RouteSecretVar(r))
+		v, set := lookup(RouteSecretVar(r))
 		c.RouteSecrets[r] = splitSecrets(v)
+		if set && len(c.RouteSecrets[r]) == 0 {
+			c.HeldRoutes[r] = true
+		}
 	}
 }
 
@@ -72,8 +82,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
 		case seen[r]:
 			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q listed twice", r))
-		case len(c.RouteSecrets[r]) == 0:
-			errs = append(errs, fmt.Errorf("%s: route %q has no secret", RouteSecretVar(r), r))
+		case len(c.RouteSecrets[r]) == 0 && !c.HeldRoutes[r]:
+			errs = append(errs, fmt.Errorf("%s: route %q has no secret (set it empty on purpose to answer 503 while rotating)", RouteSecretVar(r), r))
 		}
 		seen[r] = true
 	}
