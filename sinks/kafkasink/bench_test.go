@@ -144,8 +144,9 @@ func benchBare(b *testing.B, cfg Config, events []*connector.Event) prepared {
 	b.Helper()
 	enc := newEncoder(Config{Topic: "bare", Mode: cfg.Mode})
 	msgs := make([]kafka.Message, len(events))
+	sc := newScratch(len(events))
 	for i, e := range events {
-		msgs[i], _ = enc.message(e)
+		msgs[i], _ = enc.message(e, sc)
 	}
 	w := &kafka.Writer{
 		Addr: kafka.TCP(cfg.Brokers...), Balancer: &kafka.Murmur2Balancer{}, MaxAttempts: 1,
