@@ -73,15 +73,15 @@ func (dl *deadLetters) publish(ctx context.Context, sink string, it item, reason
 	h.Set(HeaderSink, sink)
 	h.Set(HeaderReason, headerValue(reason.Error(), maxReason))
 	h.Set(HeaderJournalStream, dl.journal)
-	h.Set(HeaderJournalSeq, strconv.FormatUint(it.seq, 10))
+	h.Set(HeaderJournalSeq, strconv.FormatUint(it.seq(), 10))
 	h.Set(HeaderFailedAt, dl.now().UTC().Format(time.RFC3339Nano))
-	id := sink + ":seq:" + strconv.FormatUint(it.seq, 10)
+	id := sink + ":seq:" + strconv.FormatUint(it.seq(), 10)
 	if it.ev != nil {
 		h.Set(HeaderEventID, it.ev.ID)
 		id = sink + ":" + it.ev.ID
 	}
 	if _, err := dl.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(dl.cfg.Stream)); err != nil {
-		return fmt.Errorf("dead-letter %s seq %d: %w", sink, it.seq, err)
+		return fmt.Errorf("dead-letter %s seq %d: %w", sink, it.seq(), err)
 	}
 	return nil
 }
