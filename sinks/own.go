@@ -36,7 +36,7 @@ func (d *delivery) standBy(ls *leases) *lease {
 			return l
 		case err != nil:
 			d.track.fail(err, ls.every())
-		default:
+		case holder != "": // "" when another replica took it first: the next try names it
 			d.track.standBy(holder)
 		}
 		if !d.sleep(ls.every()/2 + rand.N(ls.every()/2+1)) {
