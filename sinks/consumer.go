@@ -41,31 +41,31 @@ func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfi
 // event: duplicates, nothing lost). Only the lease holder calls it. It also
 // returns how many events the consumer had handed out without their ack:
 // the first rewind reads them again.
-func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstream.ConsumerConfig) (jetstream.Consumer, uint64, error) {
+func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstream.ConsumerConfig) (uint64, error) {
 	c, err := journal.Consumer(ctx, want.Durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		c, err = journal.CreateConsumer(ctx, want)
-		return c, 0, err
+		_, err = journal.CreateConsumer(ctx, want)
+		return 0, err
 	}
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	info := c.CachedInfo()
 	unacked := info.Delivered.Stream - min(info.AckFloor.Stream, info.Delivered.Stream)
 	if info.Config.AckPolicy == want.AckPolicy {
-		c, err = journal.UpdateConsumer(ctx, want)
-		return c, unacked, err
+		_, err = journal.UpdateConsumer(ctx, want)
+		return unacked, err
 	}
 	if err := journal.DeleteConsumer(ctx, want.Durable); err != nil {
-		return nil, 0, fmt.Errorf("replace consumer: %w", err)
+		return 0, fmt.Errorf("replace consumer: %w", err)
 	}
-	if c, err = journal.CreateConsumer(ctx, want); err != nil {
-		return nil, 0, fmt.Errorf("replace consumer: %w", err)
+	if _, err := journal.CreateConsumer(ctx, want); err != nil {
+		return 0, fmt.Errorf("replace consumer: %w", err)
 	}
 	if _, err := journal.ResetConsumerToSequence(ctx, want.Durable, info.AckFloor.Stream+1); err != nil {
-		return nil, 0, fmt.Errorf("replace consumer: from %d: %w", info.AckFloor.Stream+1, err)
+		return 0, fmt.Errorf("replace consumer: from %d: %w", info.AckFloor.Stream+1, err)
 	}
-	return c, unacked, nil
+	return unacked, nil
 }
 
 // Reposition makes the named sink re-read the journal from stream sequence

@@ -32,6 +32,7 @@ type delivery struct {
 	changes                   *prometheus.CounterVec // lease changes, by change
 	rewound                   prometheus.Counter
 
+	js         jetstream.JetStream              // set by start
 	journal    atomic.Pointer[jetstream.Stream] // set by start
 	fetchBytes int                              // Batching.Bytes, raised to fit the largest event
 
@@ -60,8 +61,10 @@ func newDelivery(r *Runner, s Sink, m *metrics) *delivery {
 
 // start runs the sink's ownership loop on the journal stream, with leases
 // from ls, until close.
-func (d *delivery) start(journal jetstream.Stream, ls *leases, maxPayload int) {
+func (d *delivery) start(js jetstream.JetStream, journal jetstream.Stream, ls *leases) {
+	d.js = js
 	d.journal.Store(&journal)
+	maxPayload := int(js.Conn().MaxPayload())
 	d.fetchBytes = d.batch.Bytes
 	if maxMsg := maxPayload + 4096; d.fetchBytes > 0 && d.fetchBytes < maxMsg {
 		d.fetchBytes = maxMsg // a batch must fit the largest event, or the journal would never hand it out

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 
 	connector "github.com/agentphone-connector/connector"
 )
 
 // item is one journal message of a batch.
 type item struct {
-	msg jetstream.Msg
+	msg *nats.Msg
 	ev  *connector.Event // nil when the message is not an event; refers to msg's data
 	err error            // why it is not
 }
@@ -57,9 +57,9 @@ func (lp *loop) run(batches <-chan batch) {
 
 // decode reads a journal message. The event refers to the message's data,
 // which nothing modifies and which lives as long as the event.
-func decode(m jetstream.Msg) item {
+func decode(m *nats.Msg) item {
 	it := item{msg: m}
-	it.ev, it.err = connector.UnmarshalNoCopy(m.Data())
+	it.ev, it.err = connector.UnmarshalNoCopy(m.Data)
 	return it
 }
 
@@ -116,7 +116,7 @@ func ack(items []item, confirm bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = last.DoubleAck(ctx)
+	_ = last.AckSync(nats.Context(ctx))
 }
 
 func splitUndecodable(items []item) (todo []item, dead []failed) {

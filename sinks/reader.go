@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The reader half of a sink's loop reads the journal ahead of the writer:
@@ -25,7 +23,7 @@ import (
 type loop struct {
 	*delivery
 	*term
-	cons jetstream.Consumer // set by the term's first rewind
+	pull *puller // set by the term's first rewind
 }
 
 // read is the reader's loop; it closes batches when the term ends.
@@ -98,16 +96,16 @@ func (lp *loop) rewind() error {
 	ctx, cancel := context.WithTimeout(lp.hard, min(left, 10*time.Second))
 	defer cancel()
 	journal := *lp.journal.Load()
-	if lp.cons == nil {
-		c, unacked, err := ensureConsumer(ctx, journal, consumerConfig(lp.name, lp.batch, lp.cfg))
+	if lp.pull == nil {
+		unacked, err := ensureConsumer(ctx, journal, consumerConfig(lp.name, lp.batch, lp.cfg))
 		if err != nil {
 			return fmt.Errorf("consumer: %w", err)
 		}
+		lp.pull = newPuller(lp.js, journal.CachedInfo().Config.Name, ConsumerName(lp.name))
 		if unacked > 0 {
 			lp.rewound.Add(float64(unacked))
 			lp.log.Info("sink reads again what was read and not acknowledged before this term", "sink", lp.name, "events", unacked)
 		}
-		lp.cons = c
 	}
 	if _, err := journal.ResetConsumer(ctx, ConsumerName(lp.name)); err != nil {
 		return fmt.Errorf("rewind: %w", err)
@@ -117,27 +115,16 @@ func (lp *loop) rewind() error {
 
 // fetch pulls the next batch: up to Size events and Bytes bytes, waiting at
 // most Wait, and never past the lease (deliveries to a pull request left
-// open could reach this replica after another took over). It never abandons
-// the pull half way (deliveries would be left pending unseen), so it returns
-// within the wait whatever happens.
+// open could reach this replica after another took over). It waits for the
+// journal to end the pull rather than abandon it half way (deliveries would
+// be left pending unseen); only a journal that does not answer a second
+// after the wait is given up on, and the error makes the reader rewind.
 func (lp *loop) fetch() ([]item, error) {
 	wait := min(lp.batch.Wait, lp.lease.until())
 	if wait < time.Millisecond {
 		return nil, errLeaseExpiring
 	}
-	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(wait)}
-	if lp.fetchBytes > 0 {
-		opts = append(opts, jetstream.FetchMaxBytes(lp.fetchBytes))
-	}
-	b, err := lp.cons.Fetch(lp.batch.Size, opts...)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]item, 0, lp.batch.Size)
-	for m := range b.Messages() {
-		items = append(items, decode(m))
-	}
-	return items, b.Error()
+	return lp.pull.fetch(lp.batch.Size, lp.fetchBytes, wait)
 }
 
 // pauseReader asks the reader to drop what it read ahead and to wait until

@@ -144,7 +144,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		return fmt.Errorf("sinks: journal %s: %w", r.journal, err)
 	}
 	for _, d := range r.deliveries {
-		d.start(journal, ls, int(r.js.Conn().MaxPayload()))
+		d.start(r.js, journal, ls)
 	}
 	r.running = true
 	return nil
