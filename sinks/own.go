@@ -105,6 +105,9 @@ func (d *delivery) hold(l *lease) bool {
 			next, err := d.renew(l)
 			if err != nil {
 				lost = err
+				d.held.Set(0)
+				d.changes.WithLabelValues("lost").Inc()
+				d.log.Warn("sink lease lost; stopping, another replica takes the sink over", "sink", d.name, "replica", l.ls.replica, "reason", lost)
 				t.end()
 				t.cancel() // a write in flight ends at the lease's deadline anyway
 				continue
@@ -113,8 +116,6 @@ func (d *delivery) hold(l *lease) bool {
 		case <-ended:
 			if lost != nil {
 				d.track.lose()
-				d.changes.WithLabelValues("lost").Inc()
-				d.log.Warn("sink lease lost; another replica takes the sink over", "sink", d.name, "replica", l.ls.replica, "reason", lost)
 				return true
 			}
 			d.release(l)
