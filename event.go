@@ -173,10 +173,28 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 // ErrNotEvent reports bytes that are not an encoded Event.
 var ErrNotEvent = errors.New("connector: not an encoded event")
 
-// Unmarshal decodes what Marshal produced.
+// Unmarshal decodes what Marshal produced. The event holds copies: b may be
+// reused once it returns.
 func Unmarshal(b []byte) (*Event, error) {
+	return unmarshal(b, 0)
+}
+
+// UnmarshalNoCopy decodes what Marshal produced without copying: the event's
+// strings, Data and Raw point into b (Raw is copied only when it came
+// base64-encoded). It is for a reader that owns b: b must not be modified
+// for as long as the event, or anything taken from it, is in use, and any of
+// them keeps all of b in memory.
+func UnmarshalNoCopy(b []byte) (*Event, error) {
+	return unmarshal(b, fastjson.ZeroCopy)
+}
+
+func unmarshal(b []byte, flags fastjson.ParseFlags) (*Event, error) {
 	var w wireEvent
-	if err := fastjson.Unmarshal(b, &w); err != nil {
+	rest, err := fastjson.Parse(b, &w, flags|fastjson.DontMatchCaseInsensitiveStructFields)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%d bytes after the event", len(rest))
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotEvent, err)
 	}
 	if w.SpecVersion != SpecVersion || w.ID == "" || w.Type == "" {

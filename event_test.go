@@ -3,6 +3,7 @@ package connector_test
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -49,10 +50,73 @@ func TestMarshalDoesNotEscapeHTML(t *testing.T) {
 }
 
 func TestUnmarshalRejects(t *testing.T) {
-	for _, in := range []string{``, `[]`, `{"specversion":"0.3","id":"x","type":"t"}`, `{"specversion":"1.0","type":"t"}`} {
-		if _, err := connector.Unmarshal([]byte(in)); !errors.Is(err, connector.ErrNotEvent) {
-			t.Errorf("%q: %v", in, err)
+	valid := `{"specversion":"1.0","id":"x","type":"t"}`
+	for _, in := range []string{``, `[]`, `{"specversion":"0.3","id":"x","type":"t"}`, `{"specversion":"1.0","type":"t"}`, valid + `{}`, valid + `x`} {
+		for name, unmarshal := range unmarshals {
+			if _, err := unmarshal([]byte(in)); !errors.Is(err, connector.ErrNotEvent) {
+				t.Errorf("%s(%q): %v", name, in, err)
+			}
 		}
+	}
+}
+
+var unmarshals = map[string]func([]byte) (*connector.Event, error){
+	"Unmarshal": connector.Unmarshal, "UnmarshalNoCopy": connector.UnmarshalNoCopy,
+}
+
+// TestUnmarshalRoundTrip decodes what Marshal wrote back into the same
+// event, with and without copying, and checks which one shares the input.
+func TestUnmarshalRoundTrip(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	want := &connector.Event{
+		ID: "whd_1", Source: "agentphone/webhook/p", Type: "ai.agentphone.agent.message", Subject: "conv_1",
+		Time: at, DataSchema: "agentphone.message/1", AgentID: "agt_1", CallID: "call_1", ConversationID: "conv_1",
+		Channel: "sms", Direction: "inbound", Status: connector.StatusOK, ReceivedAt: at.Add(time.Second),
+		Data: []byte(`{"body":"caf\u00e9 \"quoted\""}`), Raw: []byte(`{"event":"agent.message", "data":{}}`),
+	}
+	b, err := want.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, unmarshal := range unmarshals {
+		in := bytes.Clone(b)
+		got, err := unmarshal(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+		clear(in) // what a reader that does not own the input may see
+		if shared := got.ID != want.ID || string(got.Raw) != string(want.Raw); shared != (name == "UnmarshalNoCopy") {
+			t.Errorf("%s: the event shares its input: %v", name, shared)
+		}
+	}
+}
+
+// BenchmarkUnmarshal decodes a journaled message event, as a sink does.
+func BenchmarkUnmarshal(b *testing.B) {
+	e := &connector.Event{
+		ID: "whd_242fa456de7139cb", Source: "agentphone/webhook/project", Type: "ai.agentphone.agent.message",
+		Subject: "conv_1", Time: time.Now(), AgentID: "agt_1", ConversationID: "conv_1", Channel: "sms",
+		Status: connector.StatusOK, ReceivedAt: time.Now(),
+		Data: []byte(`{"id":"msg_1","body":"` + strings.Repeat("lorem ipsum ", 50) + `"}`),
+		Raw:  []byte(`{"event":"agent.message","data":{"body":"` + strings.Repeat("lorem ipsum ", 50) + `"}}`),
+	}
+	msg, err := e.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"Unmarshal", "UnmarshalNoCopy"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				if _, err := unmarshals[name](msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

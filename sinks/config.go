@@ -16,7 +16,22 @@ type Config struct {
 	AckWait      time.Duration `env:"CONNECTOR_SINK_ACK_WAIT, default=2m" help:"how long the journal waits for a sink's ack before redelivering; held batches are kept alive meanwhile; at least twice CONNECTOR_SINK_WRITE_TIMEOUT"`
 
 	DeadLetter DeadLetterConfig
+	Lease      LeaseConfig
 }
+
+// LeaseConfig places the leases through which replicas decide which of them
+// delivers each sink (see Runner).
+type LeaseConfig struct {
+	Bucket string        `env:"CONNECTOR_SINK_LEASE_BUCKET, default=AGENTPHONE_SINK_LEASES" help:"JetStream key-value bucket holding one lease per sink: the replica that delivers it"`
+	TTL    time.Duration `env:"CONNECTOR_SINK_LEASE_TTL, default=30s" help:"how long a sink's lease outlives its last renewal: a holder that crashed or lost NATS is replaced after this, plus up to a fifth; holders renew every fifth and stop writing a fifth before expiry, so a write gets at least three fifths (less if CONNECTOR_SINK_WRITE_TIMEOUT is shorter); fixed when the bucket is created"`
+
+	Replicas int  // bucket replicas; the wiring sets the journal's
+	Memory   bool // keep the bucket in memory (tests only); the wiring sets the journal's
+}
+
+// minLeaseTTL is the shortest lease: its fifth, the guard, must outlast a
+// fetch's wait and a round trip to NATS with room to spare.
+const minLeaseTTL = time.Second
 
 // DeadLetterConfig places the dead-letter stream. Its subjects must not
 // overlap the journal's.
@@ -63,7 +78,19 @@ func (c Config) Validate() error {
 	if c.AckWait < 2*c.WriteTimeout {
 		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_ACK_WAIT: %s is less than twice the write timeout %s; a slow write would be redelivered while in flight", c.AckWait, c.WriteTimeout))
 	}
-	return errors.Join(append(errs, c.DeadLetter.Validate())...)
+	return errors.Join(append(errs, c.DeadLetter.Validate(), c.Lease.Validate())...)
+}
+
+// Validate reports every problem of the lease configuration.
+func (c LeaseConfig) Validate() error {
+	var errs []error
+	if !streamName.MatchString(c.Bucket) {
+		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_BUCKET: %q is not a bucket name (letters, digits, - and _)", c.Bucket))
+	}
+	if c.TTL < minLeaseTTL {
+		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_TTL: must be at least %s", minLeaseTTL))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate reports every problem of the dead-letter configuration.

@@ -22,6 +22,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad stream", func(c *sinks.Config) { c.DeadLetter.Stream = "a.b" }, false},
 		{"bad prefix", func(c *sinks.Config) { c.DeadLetter.SubjectPrefix = "a.>" }, false},
 		{"short max age", func(c *sinks.Config) { c.DeadLetter.MaxAge = time.Minute }, false},
+		{"bad lease bucket", func(c *sinks.Config) { c.Lease.Bucket = "a.b" }, false},
+		{"short lease", func(c *sinks.Config) { c.Lease.TTL = 500 * time.Millisecond }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

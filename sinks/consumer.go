@@ -16,21 +16,56 @@ func ConsumerName(sink string) string { return "sink-" + sink }
 // never started there.
 var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
 
-// consumerConfig is the sink's durable consumer: every journaled event, each
-// acknowledged on its own (so an ack never covers an event this process did
-// not write), at most three batches unacknowledged (the one written, the
-// one read ahead, the reader's buffer), redelivered only after AckWait.
+// consumerConfig is the sink's durable consumer: every journaled event,
+// acknowledged a batch at a time (AckAll: the lease makes one replica its
+// only reader, so an ack covers only events that replica wrote), at most
+// three batches unacknowledged (the one written, the one read ahead, the
+// reader's buffer), redelivered only after AckWait.
 func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       ConsumerName(sink),
 		Description:   "agentphone-connector sink " + sink,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 3 * b.Size,
 		MaxWaiting:    64,
 	}
+}
+
+// ensureConsumer creates the sink's consumer, or brings it to want. A
+// consumer that acknowledged each event (made before leases) cannot change
+// its ack policy: it is deleted and made again, reset to its ack floor (a
+// crash between the two makes the new one start from the journal's first
+// event: duplicates, nothing lost). Only the lease holder calls it. It also
+// returns how many events the consumer had handed out without their ack:
+// the first rewind reads them again.
+func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstream.ConsumerConfig) (uint64, error) {
+	c, err := journal.Consumer(ctx, want.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		_, err = journal.CreateConsumer(ctx, want)
+		return 0, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	info := c.CachedInfo()
+	unacked := info.Delivered.Stream - min(info.AckFloor.Stream, info.Delivered.Stream)
+	if info.Config.AckPolicy == want.AckPolicy {
+		_, err = journal.UpdateConsumer(ctx, want)
+		return unacked, err
+	}
+	if err := journal.DeleteConsumer(ctx, want.Durable); err != nil {
+		return 0, fmt.Errorf("replace consumer: %w", err)
+	}
+	if _, err := journal.CreateConsumer(ctx, want); err != nil {
+		return 0, fmt.Errorf("replace consumer: %w", err)
+	}
+	if _, err := journal.ResetConsumerToSequence(ctx, want.Durable, info.AckFloor.Stream+1); err != nil {
+		return 0, fmt.Errorf("replace consumer: from %d: %w", info.AckFloor.Stream+1, err)
+	}
+	return unacked, nil
 }
 
 // Reposition makes the named sink re-read the journal from stream sequence

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,90 +14,70 @@ import (
 	connector "github.com/agentphone-connector/connector"
 )
 
-// delivery runs one sink: its consumer, its loop and its state.
+// delivery runs one sink on this replica: it stands by while another
+// replica holds the sink's lease, and delivers while this one does.
 type delivery struct {
-	name   string
-	w      connector.Writer
-	batch  Batching
-	cfg    Config
-	js     jetstream.JetStream
-	stream string
-	dlq    *deadLetters
-	log    *slog.Logger
-	now    func() time.Time
-	track  *tracker
+	name  string
+	w     connector.Writer
+	batch Batching
+	cfg   Config
+	dlq   *deadLetters
+	log   *slog.Logger
+	now   func() time.Time
+	track *tracker
 
 	delivered, dead, failures prometheus.Counter
 	latency                   prometheus.Observer
+	held                      prometheus.Gauge       // 1 while this replica holds the lease
+	changes                   *prometheus.CounterVec // lease changes, by change
+	rewound                   prometheus.Counter
 
-	h          atomic.Pointer[handles] // set by start
-	fetchBytes int                     // Batching.Bytes, raised to fit the largest event
+	js         jetstream.JetStream              // set by start
+	journal    atomic.Pointer[jetstream.Stream] // set by start
+	fetchBytes int                              // Batching.Bytes, raised to fit the largest event
 
-	stop   chan struct{}      // closed by close: finish the batch in hand, read no more
-	hard   context.Context    // cancelled when close gives up waiting: abandon the write in flight
+	quit   chan struct{}      // closed by close: finish the batch in hand, then release the lease
+	base   context.Context    // cancelled when close gives up waiting: abandon the write in flight
 	cancel context.CancelFunc //
-	paused chan struct{}      // the writer retries: the reader drops what it read ahead
-	done   chan struct{}      // closed when the reader and the writer have returned
+	done   chan struct{}      // closed when the ownership loop has returned
 }
 
 func newDelivery(r *Runner, s Sink, m *metrics) *delivery {
-	hard, cancel := context.WithCancel(context.Background())
+	base, cancel := context.WithCancel(context.Background())
 	d := &delivery{
-		name: s.Name, w: s.Writer, batch: s.Batch, cfg: r.cfg, js: r.js, stream: r.journal, dlq: r.dlq,
-		log: r.log, now: r.now,
+		name: s.Name, w: s.Writer, batch: s.Batch, cfg: r.cfg, dlq: r.dlq, log: r.log, now: r.now,
 		delivered: m.events.WithLabelValues(s.Name, "delivered"),
 		dead:      m.events.WithLabelValues(s.Name, "dead_lettered"),
 		failures:  m.failures.WithLabelValues(s.Name),
 		latency:   m.latency.WithLabelValues(s.Name),
-		stop:      make(chan struct{}), hard: hard, cancel: cancel, done: make(chan struct{}),
-		paused: make(chan struct{}, 1),
+		held:      m.held.WithLabelValues(s.Name),
+		changes:   m.changes.MustCurryWith(prometheus.Labels{"sink": s.Name}),
+		rewound:   m.rewound.WithLabelValues(s.Name),
+		quit:      make(chan struct{}), base: base, cancel: cancel, done: make(chan struct{}),
 	}
-	d.track = newTracker(s.Name, r.log, r.now, m.healthy.WithLabelValues(s.Name).Set)
+	d.track = newTracker(s.Name, r.replica, r.log, r.now, m.healthy.WithLabelValues(s.Name).Set)
 	return d
 }
 
-// handles are the journal's consumer and stream of a started sink.
-type handles struct {
-	cons    jetstream.Consumer
-	journal jetstream.Stream
-}
-
-// start makes sure the consumer exists and starts the reader and the
-// writer. The reader's first step rewinds the consumer to its ack floor, so
-// whatever a previous process held unacknowledged comes again, in order.
-func (d *delivery) start(ctx context.Context) error {
-	s, err := d.js.Stream(ctx, d.stream)
-	if err != nil {
-		return fmt.Errorf("sink %s: journal %s: %w", d.name, d.stream, err)
-	}
-	c, err := s.CreateOrUpdateConsumer(ctx, consumerConfig(d.name, d.batch, d.cfg))
-	if err != nil {
-		return fmt.Errorf("sink %s: consumer: %w", d.name, err)
-	}
-	d.h.Store(&handles{cons: c, journal: s})
+// start runs the sink's ownership loop on the journal stream, with leases
+// from ls, until close.
+func (d *delivery) start(js jetstream.JetStream, journal jetstream.Stream, ls *leases) {
+	d.js = js
+	d.journal.Store(&journal)
+	maxPayload := int(js.Conn().MaxPayload())
 	d.fetchBytes = d.batch.Bytes
-	if maxMsg := int(d.js.Conn().MaxPayload()) + 4096; d.fetchBytes > 0 && d.fetchBytes < maxMsg {
+	if maxMsg := maxPayload + 4096; d.fetchBytes > 0 && d.fetchBytes < maxMsg {
 		d.fetchBytes = maxMsg // a batch must fit the largest event, or the journal would never hand it out
 	}
-	d.track.set(StateDelivering)
-	batches := make(chan batch)
-	var wg sync.WaitGroup
-	wg.Go(func() { d.read(batches) })
-	wg.Go(func() { d.run(batches) })
-	go func() {
-		wg.Wait()
-		d.track.set(StateStopped)
-		close(d.done)
-	}()
-	return nil
+	go d.own(ls)
 }
 
-// close stops the loop: the batch in hand is finished, or abandoned (and
-// handed back to the journal) when ctx ends first. A loop never started is
-// simply marked stopped.
+// close stops the sink: the batch in hand is finished and the lease
+// released, or the batch is abandoned when ctx ends first (the next holder
+// reads it again). A sink never started is simply marked stopped.
 func (d *delivery) close(ctx context.Context, started bool) error {
 	defer d.cancel()
-	close(d.stop)
+	close(d.quit)
 	if !started {
 		d.track.set(StateStopped)
 		return nil
@@ -113,6 +92,18 @@ func (d *delivery) close(ctx context.Context, started bool) error {
 	return fmt.Errorf("sink %s: batch abandoned on close: %w", d.name, ctx.Err())
 }
 
+// sleep waits for wait; it returns false when close was called.
+func (d *delivery) sleep(wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-d.quit:
+		return false
+	}
+}
+
 // Lag is how far a sink is behind the journal.
 type Lag struct {
 	Pending   uint64        // events not acknowledged: not delivered yet plus in flight
@@ -121,21 +112,24 @@ type Lag struct {
 
 var errNotStarted = errors.New("sinks: sink not started")
 
-// lag asks the journal how far the sink's consumer is behind.
+// lag asks the journal how far the sink's consumer is behind; any replica
+// can, holder or not.
 func (d *delivery) lag(ctx context.Context) (Lag, error) {
-	h := d.h.Load()
-	if h == nil {
+	p := d.journal.Load()
+	if p == nil {
 		return Lag{}, errNotStarted
 	}
-	info, err := h.cons.Info(ctx)
+	journal := *p
+	c, err := journal.Consumer(ctx, ConsumerName(d.name))
 	if err != nil {
 		return Lag{}, fmt.Errorf("sink %s lag: %w", d.name, err)
 	}
+	info := c.CachedInfo()
 	lag := Lag{Pending: info.NumPending + uint64(info.NumAckPending)}
 	if lag.Pending == 0 {
 		return lag, nil
 	}
-	oldest, err := oldest(ctx, h.journal, info.AckFloor.Stream+1)
+	oldest, err := oldest(ctx, journal, info.AckFloor.Stream+1)
 	if err != nil {
 		return lag, fmt.Errorf("sink %s lag: %w", d.name, err)
 	}

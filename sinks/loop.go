@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 
 	connector "github.com/agentphone-connector/connector"
 )
 
 // item is one journal message of a batch.
 type item struct {
-	msg jetstream.Msg
-	seq uint64           // journal stream sequence
-	ev  *connector.Event // nil when the message is not an event
+	msg *nats.Msg
+	ev  *connector.Event // nil when the message is not an event; refers to msg's data
 	err error            // why it is not
+}
+
+// seq returns the message's journal stream sequence, 0 if it cannot tell.
+func (it item) seq() uint64 {
+	meta, err := it.msg.Metadata()
+	if err != nil {
+		return 0
+	}
+	return meta.Sequence.Stream
 }
 
 // failed is an item the target rejected for good, with the reason.
@@ -34,12 +42,12 @@ type batch struct {
 
 // run is the writer half of the sink's loop: it finishes each batch the
 // reader hands it, in order, until the reader closes the channel.
-func (d *delivery) run(batches <-chan batch) {
+func (lp *loop) run(batches <-chan batch) {
 	for b := range batches {
-		ok := d.process(b.items)
+		ok := lp.process(b.items)
 		close(b.done)
 		if !ok {
-			for b := range batches { // closed with a batch unfinished; the reader hands back its own
+			for b := range batches { // ended with a batch unfinished; the next term rewinds
 				close(b.done)
 			}
 			return
@@ -47,79 +55,68 @@ func (d *delivery) run(batches <-chan batch) {
 	}
 }
 
-func (d *delivery) stopping() bool {
-	select {
-	case <-d.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-func decode(m jetstream.Msg) item {
+// decode reads a journal message. The event refers to the message's data,
+// which nothing modifies and which lives as long as the event.
+func decode(m *nats.Msg) item {
 	it := item{msg: m}
-	if meta, err := m.Metadata(); err == nil {
-		it.seq = meta.Sequence.Stream
-	}
-	it.ev, it.err = connector.Unmarshal(m.Data())
+	it.ev, it.err = connector.UnmarshalNoCopy(m.Data)
 	return it
 }
 
 // process finishes one batch: every event written or dead-lettered, then
 // the whole batch acknowledged. Failed writes are retried in place, only the
-// failed events and in their order, until they succeed or close is called;
-// then the batch goes back to the journal unacknowledged and process
-// returns false.
-func (d *delivery) process(items []item) bool {
+// failed events and in their order, until they succeed or the term ends;
+// then the batch is left unacknowledged (the next term rewinds to it) and
+// process returns false.
+func (lp *loop) process(items []item) bool {
 	todo, dead := splitUndecodable(items)
-	alive := newKeepAlive(items, d.cfg.AckWait/4)
+	alive := newKeepAlive(items, lp.cfg.AckWait/4)
 	paused := false
 	for attempt := 0; ; attempt++ {
 		var err error
 		if len(todo) > 0 {
-			alive.touch(d.now())
+			alive.touch(lp.now())
 			var rejected []failed
-			todo, rejected, err = d.write(todo)
+			todo, rejected, err = lp.write(todo)
 			dead = append(dead, rejected...)
 		}
 		var dlqErr error
-		dead, dlqErr = d.deadLetter(dead)
+		dead, dlqErr = lp.deadLetter(dead)
 		if len(todo) == 0 && len(dead) == 0 {
 			break
 		}
 		err = errors.Join(err, dlqErr)
 		if !paused {
-			d.pauseReader()
+			lp.pauseReader()
 			paused = true
 		}
-		wait := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
-		d.track.fail(err, wait)
-		if !d.sleep(wait, alive) {
-			nakAll(items)
+		wait := backoff(attempt, lp.cfg.RetryMin, lp.cfg.RetryMax)
+		lp.track.fail(err, wait)
+		if !lp.wait(wait, alive) {
 			return false
 		}
 	}
-	ackAll(items, paused)
-	d.track.set(StateDelivering)
+	ack(items, paused || lp.stopping())
+	lp.track.set(StateDelivering)
 	return true
 }
 
-// ackAll acknowledges a finished batch; a lost ack means a redelivery, which
-// targets drop by event ID. When the reader waits to rewind (confirm), the
-// last ack waits for the journal's confirmation, so that the rewind starts
-// past the batch instead of writing it again.
-func ackAll(items []item, confirm bool) {
-	last := len(items) - 1
-	for _, it := range items[:last] {
-		_ = it.msg.Ack()
-	}
+// ack acknowledges a finished batch with one ack of its last message: the
+// consumer acknowledges all (the lease makes this replica its only reader,
+// and batches come in journal order). A lost ack means a redelivery, which
+// targets drop by event ID. When the reader waits to rewind or the term
+// ends (confirm), the ack waits for the journal's confirmation, so that the
+// rewind, or the next holder, starts past the batch instead of writing it
+// again.
+func ack(items []item, confirm bool) {
+	last := items[len(items)-1].msg
 	if !confirm {
-		_ = items[last].msg.Ack()
+		_ = last.Ack()
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = items[last].msg.DoubleAck(ctx)
+	_ = last.AckSync(nats.Context(ctx))
 }
 
 func splitUndecodable(items []item) (todo []item, dead []failed) {
@@ -135,16 +132,19 @@ func splitUndecodable(items []item) (todo []item, dead []failed) {
 
 // write hands todo to the Writer once and sorts the outcome: events to retry
 // (in their order), events rejected for good, and the first transient error.
-func (d *delivery) write(todo []item) (retry []item, rejected []failed, err error) {
+func (lp *loop) write(todo []item) (retry []item, rejected []failed, err error) {
+	ctx, cancel, err := lp.fenced()
+	if err != nil {
+		return todo, nil, err
+	}
 	batch := make([]*connector.Event, len(todo))
 	for i, it := range todo {
 		batch[i] = it.ev
 	}
-	ctx, cancel := context.WithTimeout(d.hard, d.cfg.WriteTimeout)
 	start := time.Now()
-	werr := d.w.Write(ctx, batch)
+	werr := lp.w.Write(ctx, batch)
 	cancel()
-	d.latency.Observe(time.Since(start).Seconds())
+	lp.latency.Observe(time.Since(start).Seconds())
 	var c counts
 	for i, it := range todo {
 		switch e := connector.ErrorAt(werr, i); {
@@ -160,22 +160,36 @@ func (d *delivery) write(todo []item) (retry []item, rejected []failed, err erro
 			}
 		}
 	}
-	d.delivered.Add(float64(c.delivered))
-	d.failures.Add(float64(c.failed))
-	d.track.add(c)
+	lp.delivered.Add(float64(c.delivered))
+	lp.failures.Add(float64(c.failed))
+	lp.track.add(c)
 	return retry, rejected, err
+}
+
+// fenced returns the context of one write to the target or the dead-letter
+// stream: it ends after the write timeout or where the lease would, and
+// there is none once the lease may have ended (errLeaseExpiring).
+func (lp *loop) fenced() (context.Context, context.CancelFunc, error) {
+	left := lp.lease.until()
+	if left <= 0 {
+		return nil, nil, errLeaseExpiring
+	}
+	ctx, cancel := context.WithTimeout(lp.hard, min(left, lp.cfg.WriteTimeout))
+	return ctx, cancel, nil
 }
 
 // deadLetter publishes each rejected event to the dead-letter stream and
 // returns those it could not publish, to be tried again.
-func (d *delivery) deadLetter(dead []failed) ([]failed, error) {
+func (lp *loop) deadLetter(dead []failed) ([]failed, error) {
 	var left []failed
 	var firstErr error
 	n := 0
 	for _, f := range dead {
-		ctx, cancel := context.WithTimeout(d.hard, d.cfg.WriteTimeout)
-		err := d.dlq.publish(ctx, d.name, f.it, f.reason)
-		cancel()
+		ctx, cancel, err := lp.fenced()
+		if err == nil {
+			err = lp.dlq.publish(ctx, lp.name, f.it, f.reason)
+			cancel()
+		}
 		if err != nil {
 			left = append(left, f)
 			firstErr = cmpOr(firstErr, err)
@@ -184,9 +198,9 @@ func (d *delivery) deadLetter(dead []failed) ([]failed, error) {
 		n++
 	}
 	if n > 0 {
-		d.dead.Add(float64(n))
-		d.track.add(counts{dead: uint64(n)})
-		d.log.Warn("events dead-lettered", "sink", d.name, "count", n, "first_seq", dead[0].it.seq, "reason", dead[0].reason)
+		lp.dead.Add(float64(n))
+		lp.track.add(counts{dead: uint64(n)})
+		lp.log.Warn("events dead-lettered", "sink", lp.name, "count", n, "first_seq", dead[0].it.seq(), "reason", dead[0].reason)
 	}
 	return left, firstErr
 }
@@ -198,9 +212,9 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-// sleep waits for wait, keeping the batch alive meanwhile (nil: no batch);
-// it returns false when close was called.
-func (d *delivery) sleep(wait time.Duration, alive *keepAlive) bool {
+// wait waits for wait, keeping the batch alive meanwhile (nil: no batch);
+// it returns false when the term ended.
+func (lp *loop) wait(wait time.Duration, alive *keepAlive) bool {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	var tick <-chan time.Time
@@ -214,16 +228,10 @@ func (d *delivery) sleep(wait time.Duration, alive *keepAlive) bool {
 		case <-t.C:
 			return true
 		case <-tick:
-			alive.touch(d.now())
-		case <-d.stop:
+			alive.touch(lp.now())
+		case <-lp.stop:
 			return false
 		}
-	}
-}
-
-func nakAll(items []item) {
-	for _, it := range items {
-		_ = it.msg.Nak()
 	}
 }
 

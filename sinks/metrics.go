@@ -12,7 +12,10 @@ type metrics struct {
 	events   *prometheus.CounterVec   // sink, outcome
 	failures *prometheus.CounterVec   // sink: events whose write attempt failed transiently
 	latency  *prometheus.HistogramVec // sink: one Write call
-	healthy  *prometheus.GaugeVec     // sink: 1 delivering, 0 retrying or stopped
+	healthy  *prometheus.GaugeVec     // sink: 1 delivering or standing by, 0 retrying or stopped
+	held     *prometheus.GaugeVec     // sink: 1 while this replica holds the lease
+	changes  *prometheus.CounterVec   // sink, change: acquired, lost, released
+	rewound  *prometheus.CounterVec   // sink: events read again at the start of a term
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,13 +35,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"sink"}),
 		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "connector_sink_healthy",
-			Help: "1 while a sink delivers, 0 while it retries a failing target or is stopped.",
+			Help: "1 while a sink delivers or stands by for another replica, 0 while it retries a failing target, journal or lease, or is stopped.",
+		}, []string{"sink"}),
+		held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "connector_sink_lease_held",
+			Help: "1 while this replica holds the sink's lease and so delivers it, 0 while it stands by; summed over replicas, 1 at most.",
+		}, []string{"sink"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_sink_lease_changes_total",
+			Help: "Changes of this replica's hold on a sink's lease: acquired, lost (taken over, or not renewed in time) and released (on shutdown).",
+		}, []string{"sink", "change"}),
+		rewound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_sink_rewound_events_total",
+			Help: "Events the sink's consumer had handed out without an ack when this replica took the sink (after a takeover or a restart): read and written again, so at most these are duplicates.",
 		}, []string{"sink"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.failures, m.latency, m.healthy} {
+	for _, c := range []prometheus.Collector{m.events, m.failures, m.latency, m.healthy, m.held, m.changes, m.rewound} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

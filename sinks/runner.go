@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -31,12 +33,20 @@ type Sink struct {
 type Settings struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil registers nothing
-	Now        func() time.Time      // nil for time.Now
+	Now        func() time.Time      // nil for time.Now; leases time themselves by it, so it must keep time.Now's pace
 }
 
 // Runner delivers the journal to every configured sink, each through its own
 // durable consumer and loop: a sink that fails retries on its own while the
 // others, and ingest, carry on. It is safe for concurrent use.
+//
+// Replicas share the sinks through leases (see LeaseConfig): each sink is
+// delivered by the one replica that holds its lease; the Runners of the
+// others stand by and take the sink over when the holder stops renewing
+// (closed, crashed, cut off from NATS). The holder stops writing before its
+// lease can expire, and the next one starts from the consumer's ack floor,
+// so per-key order holds across a takeover; what the previous holder wrote
+// and had not acknowledged is written again (at least once).
 type Runner struct {
 	js         jetstream.JetStream
 	journal    string
@@ -44,10 +54,12 @@ type Runner struct {
 	dlq        *deadLetters
 	log        *slog.Logger
 	now        func() time.Time
+	replica    string
 	deliveries []*delivery
 
 	mu      sync.Mutex
 	started bool
+	running bool // the loops were started
 	closed  bool
 }
 
@@ -68,7 +80,7 @@ func New(js jetstream.JetStream, journalStream string, cfg Config, sinks []Sink,
 	if now == nil {
 		now = time.Now
 	}
-	r := &Runner{js: js, journal: journalStream, cfg: cfg, log: set.Logger, now: now}
+	r := &Runner{js: js, journal: journalStream, cfg: cfg, log: set.Logger, now: now, replica: replicaName()}
 	r.dlq = &deadLetters{js: js, cfg: cfg.DeadLetter, journal: journalStream, now: now}
 	m, err := newMetrics(set.Registerer)
 	if err != nil {
@@ -103,9 +115,10 @@ func validate(cfg Config, sinks []Sink) error {
 	return errors.Join(errs...)
 }
 
-// Start creates the dead-letter stream and each sink's consumer, then starts
-// every loop. ctx bounds the setup only; the loops run until Close. On error
-// some loops may run: Close the Runner.
+// Start creates the dead-letter stream and the lease bucket if they do not
+// exist, then starts every sink's loop: it stands by or, once it holds the
+// sink's lease, makes sure of the sink's consumer and delivers. ctx bounds
+// the setup only; the loops run until Close. On error no loop runs.
 func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -122,17 +135,36 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.dlq.ensure(ctx); err != nil {
 		return err
 	}
-	for _, d := range r.deliveries {
-		if err := d.start(ctx); err != nil {
-			return err
-		}
+	ls, err := openLeases(ctx, r.js, r.cfg.Lease, r.replica, r.log, r.now)
+	if err != nil {
+		return err
 	}
+	journal, err := r.js.Stream(ctx, r.journal)
+	if err != nil {
+		return fmt.Errorf("sinks: journal %s: %w", r.journal, err)
+	}
+	for _, d := range r.deliveries {
+		d.start(r.js, journal, ls)
+	}
+	r.running = true
 	return nil
 }
 
-// Close stops every loop (each finishes the batch in hand, or hands it back
-// to the journal when ctx ends first) and then closes every Writer. It may be
-// called without Start, and more than once.
+// replicaName names this Runner in the leases: its host, and a random suffix
+// so that no two Runners share a name, not even one restarted on the same
+// host (a lease whose value is its own is a lease it may claim again).
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "connector"
+	}
+	return fmt.Sprintf("%s-%06x", host, rand.N(1<<24))
+}
+
+// Close stops every loop (each finishes the batch in hand and releases its
+// lease, or leaves the batch to the next holder when ctx ends first) and
+// then closes every Writer. It may be called without Start, and more than
+// once.
 func (r *Runner) Close(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
@@ -140,14 +172,14 @@ func (r *Runner) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
-	started := r.started
+	running := r.running
 	r.mu.Unlock()
 
 	errs := make([]error, len(r.deliveries))
 	var wg sync.WaitGroup
 	for i, d := range r.deliveries {
 		wg.Go(func() {
-			err := d.close(ctx, started && d.h.Load() != nil)
+			err := d.close(ctx, running)
 			if werr := d.w.Close(ctx); werr != nil {
 				err = errors.Join(err, fmt.Errorf("sink %s: close writer: %w", d.name, werr))
 			}

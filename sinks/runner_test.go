@@ -200,11 +200,13 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return 0
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name, outcome string) float64 {
+// counter returns the value of the counter name whose label values include
+// label (any series when label is "").
+func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
 	t.Helper()
 	for _, m := range metric(t, reg, name) {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "outcome" && l.GetValue() == outcome {
+			if label == "" || l.GetValue() == label {
 				return m.GetCounter().GetValue()
 			}
 		}

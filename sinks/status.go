@@ -11,6 +11,9 @@ import (
 // Status is one sink's health, as GET /sinks shows it.
 type Status struct {
 	Sink           string    `json:"sink"`
+	Replica        string    `json:"replica"`          // this replica's name in the leases
+	Role           Role      `json:"role,omitempty"`   // holder or standby; empty before the first attempt and once stopped
+	Holder         string    `json:"holder,omitempty"` // the replica that holds the sink's lease, as last seen
 	State          State     `json:"state"`
 	Since          time.Time `json:"since"`                     // when the state began
 	LastError      string    `json:"last_error,omitempty"`      // the latest failure, kept after recovery
@@ -24,8 +27,9 @@ type Status struct {
 	LagError             string  `json:"lag_error,omitempty"`    // why the lag is unknown
 }
 
-// Status returns every sink's state, counters and lag. The lag comes from the
-// journal and is left out (with LagError) when the journal cannot say.
+// Status returns every sink's role, state, counters and lag. Counters are
+// this replica's; the lag comes from the journal (the same on every replica)
+// and is left out (with LagError) when the journal cannot say.
 func (r *Runner) Status(ctx context.Context) []Status {
 	out := make([]Status, 0, len(r.deliveries))
 	for _, d := range r.deliveries {
@@ -59,8 +63,8 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // String is a one-line summary for logs and test failures.
 func (s Status) String() string {
-	out := fmt.Sprintf("%s %s since %s: delivered %d, failed writes %d, dead-lettered %d, pending %d (oldest %.1fs)",
-		s.Sink, s.State, s.Since.Format(time.RFC3339), s.Delivered, s.FailedWrites, s.DeadLettered, s.Pending, s.OldestPendingSeconds)
+	out := fmt.Sprintf("%s %s (%s on %s, holder %s) since %s: delivered %d, failed writes %d, dead-lettered %d, pending %d (oldest %.1fs)",
+		s.Sink, s.State, s.Role, s.Replica, s.Holder, s.Since.Format(time.RFC3339), s.Delivered, s.FailedWrites, s.DeadLettered, s.Pending, s.OldestPendingSeconds)
 	if s.LastError != "" {
 		out += ", last error: " + s.LastError
 	}

@@ -32,6 +32,7 @@ func startSinks(ctx context.Context, cfg Config, nc *nats.Conn, reg prometheus.R
 	}
 	sc := cfg.Sinks
 	sc.DeadLetter.Replicas, sc.DeadLetter.Memory = cfg.Journal.Replicas, cfg.Journal.Memory
+	sc.Lease.Replicas, sc.Lease.Memory = cfg.Journal.Replicas, cfg.Journal.Memory
 	r, err := sinks.New(js, cfg.Journal.Stream, sc, list, sinks.Settings{Logger: log, Registerer: reg})
 	if err != nil {
 		return nil, closeAll(list, err)

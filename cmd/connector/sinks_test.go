@@ -100,7 +100,7 @@ func TestStartSinksKafka(t *testing.T) {
 		var body struct{ Sinks []sinks.Status }
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		st = body.Sinks
-		return len(st) == 1 && st[0].Sink == "kafka" && st[0].Delivered == 20 && st[0].Pending == 0
+		return len(st) == 1 && st[0].Sink == "kafka" && st[0].Role == sinks.RoleHolder && st[0].Delivered == 20 && st[0].Pending == 0
 	}, func() string { return "GET /sinks shows " + toJSON(st) })
 	if err := stopSinks(r, 10*time.Second); err != nil {
 		t.Fatal(err)

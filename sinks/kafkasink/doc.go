@@ -25,10 +25,12 @@
 // # Duplicates
 //
 // Delivery is at least once. A connector that stops between Kafka's ack and
-// the journal's (a crash, a kill -9) writes that batch again when it comes
-// back: at most CONNECTOR_KAFKA_BATCH_SIZE records per crash, each an exact
-// copy with the same ce_id (structured mode: the same "id" in the value), in
-// the same partition, after the original. A consumer that must see each event
+// the journal's (a crash, a kill -9, a replica cut off from NATS) has that
+// batch written again by whichever replica delivers the sink next: usually
+// one batch, at most three (3 × CONNECTOR_KAFKA_BATCH_SIZE records, what the
+// sink may hold unacknowledged), each an exact copy with the same ce_id
+// (structured mode: the same "id" in the value), in the same partition,
+// after the original. A consumer that must see each event
 // once keeps the ce_id values it has processed, per partition, for as long as
 // a crash can take to recover (minutes; the journal's dedupe window, 72 h, is
 // a safe bound), and skips a record whose ce_id it has seen; or it writes

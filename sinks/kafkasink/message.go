@@ -44,11 +44,13 @@ func (enc encoder) topicOf(e *connector.Event) string {
 
 // message returns e as a Kafka message: keyed by its Subject (a call's or a
 // conversation's events share a partition, so they stay in order), stamped
-// with the time the connector received it.
-func (enc encoder) message(e *connector.Event) (kafka.Message, error) {
+// with the time the connector received it. Its key and header values are cut
+// from sc, so that a batch's messages share a few buffers; Value is e's own
+// data, not a copy.
+func (enc encoder) message(e *connector.Event, sc *scratch) (kafka.Message, error) {
 	m := kafka.Message{Topic: enc.topicOf(e), Time: e.ReceivedAt}
 	if e.Subject != "" {
-		m.Key = []byte(e.Subject)
+		m.Key = sc.bytes(e.Subject)
 	}
 	if enc.structured {
 		v, err := e.Marshal()
@@ -56,45 +58,100 @@ func (enc encoder) message(e *connector.Event) (kafka.Message, error) {
 			return m, fmt.Errorf("encode %s: %w", e.ID, err)
 		}
 		m.Value = v
-		m.Headers = []kafka.Header{{Key: HeaderContentType, Value: []byte(connector.ContentType)}}
+		m.Headers = sc.headers(kafka.Header{Key: HeaderContentType, Value: sc.bytes(connector.ContentType)})
 		return m, nil
 	}
-	m.Value, m.Headers = e.Data, binaryHeaders(e)
+	m.Value, m.Headers = e.Data, sc.binaryHeaders(e)
 	if e.Data == nil {
 		m.Value = e.Raw // no normalized data (the body is not JSON): carry the body as sent
 	}
 	return m, nil
 }
 
+// scratch holds one batch's messages, their keys and their headers: values
+// are appended to shared buffers and handed out as slices of them. A buffer
+// that grows leaves the slices already handed out in the old one, where they
+// stay valid. The messages may be used until the scratch is reset.
+type scratch struct {
+	m []kafka.Message
+	b []byte
+	h []kafka.Header
+}
+
+// newScratch returns a scratch sized for n events of the usual size.
+func newScratch(n int) *scratch {
+	return &scratch{b: make([]byte, 0, n*320), h: make([]kafka.Header, 0, n*maxHeaders)}
+}
+
+// reset makes the scratch empty again; what it handed out must not be used
+// any more.
+func (sc *scratch) reset() {
+	clear(sc.h)
+	sc.b, sc.h = sc.b[:0], sc.h[:0]
+}
+
+// messages returns n zero messages.
+func (sc *scratch) messages(n int) []kafka.Message {
+	if cap(sc.m) < n {
+		sc.m = make([]kafka.Message, n)
+	}
+	sc.m = sc.m[:n]
+	clear(sc.m)
+	return sc.m
+}
+
+func (sc *scratch) bytes(v string) []byte {
+	n := len(sc.b)
+	sc.b = append(sc.b, v...)
+	return sc.b[n:len(sc.b):len(sc.b)]
+}
+
+func (sc *scratch) time(t time.Time) []byte {
+	n := len(sc.b)
+	sc.b = t.UTC().AppendFormat(sc.b, time.RFC3339Nano)
+	return sc.b[n:len(sc.b):len(sc.b)]
+}
+
+// headers returns hs as one message's headers.
+func (sc *scratch) headers(hs ...kafka.Header) []kafka.Header {
+	n := len(sc.h)
+	sc.h = append(sc.h, hs...)
+	return sc.h[n:len(sc.h):len(sc.h)]
+}
+
+// maxHeaders is the most headers binaryHeaders gives an event.
+const maxHeaders = 15
+
 // binaryHeaders returns the attributes of e as ce_ headers; empty optional
 // attributes are left out.
-func binaryHeaders(e *connector.Event) []kafka.Header {
+func (sc *scratch) binaryHeaders(e *connector.Event) []kafka.Header {
 	contentType := "application/json"
 	if e.Data == nil {
 		contentType = "application/octet-stream"
 	}
-	h := make([]kafka.Header, 0, 16)
-	add := func(k, v string) {
+	start := len(sc.h)
+	add := func(k string, v []byte) { sc.h = append(sc.h, kafka.Header{Key: k, Value: v}) }
+	addString := func(k, v string) {
 		if v != "" {
-			h = append(h, kafka.Header{Key: k, Value: []byte(v)})
+			add(k, sc.bytes(v))
 		}
 	}
-	add(HeaderSpecVersion, connector.SpecVersion)
-	add(HeaderID, e.ID)
-	add(HeaderSource, e.Source)
-	add(HeaderType, e.Type)
-	add(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
-	add(HeaderSubject, e.Subject)
-	add(HeaderDataSchema, e.DataSchema)
-	add(HeaderContentType, contentType)
-	add("ce_agentid", e.AgentID)
-	add("ce_callid", e.CallID)
-	add("ce_conversationid", e.ConversationID)
-	add("ce_channel", e.Channel)
-	add("ce_direction", e.Direction)
-	add("ce_normstatus", string(e.Status))
-	add("ce_receivedtime", e.ReceivedAt.UTC().Format(time.RFC3339Nano))
-	return h
+	add(HeaderSpecVersion, sc.bytes(connector.SpecVersion))
+	addString(HeaderID, e.ID)
+	addString(HeaderSource, e.Source)
+	addString(HeaderType, e.Type)
+	add(HeaderTime, sc.time(e.Time))
+	addString(HeaderSubject, e.Subject)
+	addString(HeaderDataSchema, e.DataSchema)
+	add(HeaderContentType, sc.bytes(contentType))
+	addString("ce_agentid", e.AgentID)
+	addString("ce_callid", e.CallID)
+	addString("ce_conversationid", e.ConversationID)
+	addString("ce_channel", e.Channel)
+	addString("ce_direction", e.Direction)
+	addString("ce_normstatus", string(e.Status))
+	add("ce_receivedtime", sc.time(e.ReceivedAt))
+	return sc.h[start:len(sc.h):len(sc.h)]
 }
 
 // size is the bytes a message takes in a produce request, near enough to

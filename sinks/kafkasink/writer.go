@@ -34,6 +34,7 @@ type Writer struct {
 
 	mu          sync.Mutex
 	topicsReady bool
+	spare       *scratch // buffers of the last successful Write, for the next one
 }
 
 var _ connector.Writer = (*Writer)(nil)
@@ -108,11 +109,12 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 		return err
 	}
 	errs := make(connector.WriteErrors, len(batch))
-	msgs := make([]kafka.Message, len(batch))
+	sc := w.takeScratch(len(batch))
+	msgs := sc.messages(len(batch))
 	var order []string
 	groups := map[string][]int{}
 	for i, e := range batch {
-		m, err := w.enc.message(e)
+		m, err := w.enc.message(e, sc)
 		if err == nil && size(&m) > w.cfg.BatchBytes {
 			err = fmt.Errorf("%w: event %s takes %d bytes, CONNECTOR_KAFKA_BATCH_BYTES is %d", ErrTooLarge, e.ID, size(&m), w.cfg.BatchBytes)
 		}
@@ -131,10 +133,33 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	}
 	for _, err := range errs {
 		if err != nil {
-			return errs
+			return errs // kafka-go may still be sending what it was given: the scratch is left to it
 		}
 	}
+	w.putScratch(sc)
 	return nil
+}
+
+// takeScratch returns the scratch the last successful Write left, or a new
+// one.
+func (w *Writer) takeScratch(n int) *scratch {
+	w.mu.Lock()
+	sc := w.spare
+	w.spare = nil
+	w.mu.Unlock()
+	if sc == nil {
+		return newScratch(n)
+	}
+	sc.reset()
+	return sc
+}
+
+// putScratch keeps sc for the next Write: kafka-go is done with every
+// message cut from it.
+func (w *Writer) putScratch(sc *scratch) {
+	w.mu.Lock()
+	w.spare = sc
+	w.mu.Unlock()
 }
 
 // writeTopic writes the messages idx of one topic in requests of at most
@@ -178,11 +203,7 @@ func chunk(msgs []kafka.Message, idx []int, maxN, maxBytes int) [][]int {
 // refuses as too large is retried message by message, so only the oversized
 // ones are dead-lettered.
 func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, errs connector.WriteErrors) bool {
-	sub := make([]kafka.Message, len(c))
-	for j, i := range c {
-		sub[j] = msgs[i]
-	}
-	err := w.kw.WriteMessages(ctx, sub...)
+	err := w.kw.WriteMessages(ctx, subset(msgs, c)...)
 	var tooLarge []int
 	for j, i := range c {
 		e := errAt(err, j, len(c))
@@ -206,6 +227,19 @@ func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, 
 		}
 	}
 	return true
+}
+
+// subset returns the messages idx, in a new slice unless they follow each
+// other in msgs (one topic, nothing refused: the usual case).
+func subset(msgs []kafka.Message, idx []int) []kafka.Message {
+	if n := len(idx); idx[n-1]-idx[0] == n-1 {
+		return msgs[idx[0] : idx[0]+n]
+	}
+	sub := make([]kafka.Message, len(idx))
+	for j, i := range idx {
+		sub[j] = msgs[i]
+	}
+	return sub
 }
 
 // errAt is the outcome of message j of a WriteMessages call that returned err.
