@@ -136,12 +136,19 @@ type wireEvent struct {
 // base64-encoded in "raw_base64". Data must be valid JSON (or nil): it is
 // written as it is.
 func (e *Event) Marshal() ([]byte, error) {
+	return e.AppendMarshal(make([]byte, 0, e.MarshalSize()))
+}
+
+// MarshalSize is a capacity that holds the encoded event without growing.
+func (e *Event) MarshalSize() int { return 512 + len(e.Data) + len(e.Raw)*4/3 }
+
+// AppendMarshal appends the encoded event (see Marshal) to buf.
+func (e *Event) AppendMarshal(buf []byte) ([]byte, error) {
 	w := e.wire()
 	verbatim := len(e.Raw) > 1 && e.Raw[0] == '{' && e.Raw[len(e.Raw)-1] == '}' && utf8.Valid(e.Raw) && fastjson.Valid(e.Raw)
 	if !verbatim {
 		w.RawBase64 = e.Raw
 	}
-	buf := make([]byte, 0, 512+len(e.Data)+len(e.Raw)*4/3)
 	buf, err := fastjson.Append(buf, &w, fastjson.TrustRawMessage)
 	if err != nil || !verbatim {
 		return buf, err

@@ -3,6 +3,7 @@ package dedupe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,18 +167,35 @@ func TestCacheAnswersWithinTheWindowOnly(t *testing.T) {
 }
 
 func TestCacheEvictsOldest(t *testing.T) {
-	r := newRecent(2)
+	r := newRecent(2 * recentShards) // two per shard
 	at := time.Unix(0, 0)
-	r.add("a", 1, at)
-	r.add("b", 2, at)
-	r.add("c", 3, at)
-	if _, ok := r.get("a", at); ok {
+	var same []string // IDs that land in one shard
+	for i := 0; len(same) < 3; i++ {
+		id := fmt.Sprintf("whd_%d", i)
+		if r.shard(r.key(id)) == r.shard(r.key("whd_0")) {
+			same = append(same, id)
+		}
+	}
+	for i, id := range same {
+		r.add(id, uint64(i+1), at)
+	}
+	if _, ok := r.get(same[0], at); ok {
 		t.Fatal("oldest kept past capacity")
 	}
-	for id, seq := range map[string]uint64{"b": 2, "c": 3} {
-		if got, ok := r.get(id, at); !ok || got != seq {
+	for i, id := range same[1:] {
+		if got, ok := r.get(id, at); !ok || got != uint64(i+2) {
 			t.Fatalf("%s: %d %v", id, got, ok)
 		}
+	}
+	for i := range 10 * recentShards {
+		r.add(fmt.Sprintf("other_%d", i), 0, at)
+	}
+	n := 0
+	for i := range r.shards {
+		n += len(r.shards[i].m)
+	}
+	if n > 2*recentShards {
+		t.Fatalf("holds %d IDs, capacity %d", n, 2*recentShards)
 	}
 	var none *recent = newRecent(0)
 	none.add("a", 1, at)

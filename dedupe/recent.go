@@ -6,19 +6,26 @@ import (
 	"time"
 )
 
-// recent remembers the last n committed IDs with their journal sequence and
-// commit time. When full, the oldest is forgotten first. A nil *recent (size
+// recent remembers about the last n committed IDs with their journal sequence
+// and commit time. When a shard is full, its oldest is forgotten first. A nil *recent (size
 // 0) remembers nothing.
 //
-// IDs are kept as 128-bit hashes: the map holds no pointers, so the garbage
-// collector does not scan it however large it is. Two IDs would have to
-// collide in 128 bits for one to be taken for the other.
+// IDs are kept as 128-bit hashes: the maps hold no pointers, so the garbage
+// collector does not scan them however large they are. Two IDs would have to
+// collide in 128 bits for one to be taken for the other. The IDs are spread
+// over shards, each with its own lock, so concurrent requests rarely wait.
 type recent struct {
-	seeds [2]maphash.Seed
-	mu    sync.Mutex
-	m     map[key]entry
-	ring  []key // insertion order; ring[next] is the oldest when full
-	next  int
+	seeds  [2]maphash.Seed
+	shards [recentShards]shard
+}
+
+const recentShards = 16
+
+type shard struct {
+	mu   sync.Mutex
+	m    map[key]entry
+	ring []key // insertion order; ring[next] is the oldest when full
+	next int
 }
 
 type key [2]uint64
@@ -32,12 +39,15 @@ func newRecent(n int) *recent {
 	if n <= 0 {
 		return nil
 	}
-	return &recent{
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
-		m:     make(map[key]entry, n),
-		ring:  make([]key, 0, n),
+	r := &recent{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	per := (n + recentShards - 1) / recentShards
+	for i := range r.shards {
+		r.shards[i] = shard{m: make(map[key]entry, per), ring: make([]key, 0, per)}
 	}
+	return r
 }
+
+func (r *recent) shard(k key) *shard { return &r.shards[k[0]%recentShards] }
 
 func (r *recent) key(id string) key {
 	return key{maphash.String(r.seeds[0], id), maphash.String(r.seeds[1], id)}
@@ -49,9 +59,10 @@ func (r *recent) get(id string, notBefore time.Time) (uint64, bool) {
 		return 0, false
 	}
 	k := r.key(id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.m[k]
+	s := r.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[k]
 	if !ok || e.at < notBefore.UnixNano() {
 		return 0, false
 	}
@@ -63,17 +74,18 @@ func (r *recent) add(id string, seq uint64, at time.Time) {
 		return
 	}
 	k := r.key(id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.m[k]; ok {
+	s := r.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[k]; ok {
 		return
 	}
-	if len(r.ring) < cap(r.ring) {
-		r.ring = append(r.ring, k)
+	if len(s.ring) < cap(s.ring) {
+		s.ring = append(s.ring, k)
 	} else {
-		delete(r.m, r.ring[r.next])
-		r.ring[r.next] = k
-		r.next = (r.next + 1) % len(r.ring)
+		delete(s.m, s.ring[s.next])
+		s.ring[s.next] = k
+		s.next = (s.next + 1) % len(s.ring)
 	}
-	r.m[k] = entry{seq: seq, at: at.UnixNano()}
+	s.m[k] = entry{seq: seq, at: at.UnixNano()}
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,16 @@ type Journal struct {
 	log     *slog.Logger
 	metrics *metrics
 	full    atomic.Bool // the last append was refused for the stream's limits
+	bufs    sync.Pool   // *[]byte: encoded events, reused once the journal has acked them
+}
+
+// getBuf returns a pooled buffer of at least size bytes.
+func (j *Journal) getBuf(size int) *[]byte {
+	if b, ok := j.bufs.Get().(*[]byte); ok && cap(*b) >= size {
+		return b
+	}
+	b := make([]byte, 0, size)
+	return &b
 }
 
 var _ connector.Appender = (*Journal)(nil)
@@ -89,10 +100,13 @@ func StreamConfig(cfg Config) jetstream.StreamConfig {
 // at most the configured append timeout. Errors wrap connector.ErrUnavailable
 // when the journal could not take the event now.
 func (j *Journal) Append(ctx context.Context, e *connector.Event) (connector.Appended, error) {
-	body, err := e.Marshal()
+	buf := j.getBuf(e.MarshalSize())
+	defer j.bufs.Put(buf)
+	body, err := e.AppendMarshal((*buf)[:0])
 	if err != nil {
 		return connector.Appended{}, fmt.Errorf("journal append: %w", err)
 	}
+	*buf = body // keep what grew, for the next event
 	msg := &nats.Msg{Subject: e.SubjectIn(j.cfg.SubjectPrefix), Data: body, Header: nats.Header{}}
 	msg.Header["Content-Type"] = contentType
 	if e.Kind().OnePerSubject && e.Subject != "" {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,6 +29,7 @@ func serveBaseline(ctx context.Context, args []string, publish bool) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	secret := fs.String("secret", "", "webhook secret")
 	dataDir := fs.String("data-dir", "", "JetStream store (publish only)")
+	pprofAddr := fs.String("pprof", "", "serve Go's profiler on this address, e.g. 127.0.0.1:6060")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +64,9 @@ func serveBaseline(ctx context.Context, args []string, publish bool) error {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{}`)
 	})
+	if *pprofAddr != "" {
+		go http.ListenAndServe(*pprofAddr, nil) // net/http/pprof registers on the default mux
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
