@@ -1,11 +1,9 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,7 +23,8 @@ const PathPrefix = "/webhooks/agentphone"
 
 // Handler receives AgentPhone webhooks: it verifies each body before reading
 // anything from it, normalizes it, and answers 2xx only once the journal holds
-// the event. It is an http.Handler, safe for concurrent use.
+// the event. It serves both net/http (ServeHTTP) and fasthttp
+// (ServeFastHTTP), and is safe for concurrent use.
 type Handler struct {
 	cfg     Config
 	routes  map[string]*route
@@ -33,7 +32,7 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
-	bufs    sync.Pool
+	bufs    sync.Pool // *bytes.Buffer bodies of the net/http path
 	warn    rate.Sometimes // journal failures are logged at most this often
 }
 
@@ -83,35 +82,52 @@ func newRoute(name string, secrets []Secret, tolerance time.Duration) *route {
 	return r
 }
 
-// ServeHTTP handles one delivery.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt, ok := h.route(r.URL.Path)
+// request is one delivery as the handler sees it, whichever HTTP server read
+// it.
+type request struct {
+	method string
+	path   string
+	header func(name string) string
+}
+
+// admit checks what can be checked before the body is read: the route, the
+// method, and that the route has a secret. ok is false when rep is the answer.
+func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
+	rt, found := h.route(req.path)
 	switch {
-	case !ok:
-		h.reject(w, "-", http.StatusNotFound, "unknown_route", "no webhook route at this path")
-		return
-	case r.Method != http.MethodPost:
-		w.Header().Set("Allow", http.MethodPost)
-		h.reject(w, rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
-		return
+	case !found:
+		return nil, h.reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
+	case req.method != http.MethodPost:
+		rep = h.reject(rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
+		rep.allowPost = true
+		return nil, rep, false
 	case rt.verifier == nil:
-		h.unavailable(w, rt.name, "no_secret", "no webhook secret is configured for this route")
-		return
+		return nil, h.unavailable(rt.name, "no_secret", "no webhook secret is configured for this route"), false
 	}
-	buf := h.getBuf()
-	defer h.putBuf(buf)
-	body, err := h.read(w, r, buf)
-	if err != nil {
-		h.readFailed(w, rt.name, err)
-		return
-	}
+	return rt, reply{}, true
+}
+
+// deliver verifies the body, normalizes it and journals it. The body is the
+// request's own buffer: nothing keeps it after deliver returns.
+func (h *Handler) deliver(req request, rt *route, body []byte) reply {
 	received := h.now()
-	if err := rt.verifier.Verify(body, r.Header.Get("X-Webhook-Signature"), r.Header.Get("X-Webhook-Timestamp"), received); err != nil {
-		h.unverified(w, rt.name, r, err)
-		return
+	if err := rt.verifier.Verify(body, req.header("X-Webhook-Signature"), req.header("X-Webhook-Timestamp"), received); err != nil {
+		return h.unverified(rt.name, req, err)
 	}
-	e := transform.Normalize(transform.Meta{ID: eventID(r.Header.Get("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
-	h.journalEvent(r.Context(), w, rt.name, e)
+	e := transform.Normalize(transform.Meta{ID: eventID(req.header("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
+	// A body received whole is journaled even if the client has gone: its
+	// retry is then a duplicate. The append timeout bounds the wait.
+	res, err := h.journal.Append(context.Background(), e)
+	if err != nil {
+		h.warn.Do(func() { h.log.Warn("journal cannot take events; answering 503", "event_id", e.ID, "error", err) })
+		return h.unavailable(rt.name, "journal_unavailable", "the journal cannot take the event now; retry later")
+	}
+	status := "accepted"
+	if res.Duplicate {
+		status = "duplicate"
+	}
+	h.metrics.accepted(rt.name)
+	return reply{code: http.StatusOK, body: `{"id":` + strconv.Quote(e.ID) + `,"status":"` + status + `"}`}
 }
 
 func (h *Handler) route(path string) (*route, bool) {
@@ -126,38 +142,12 @@ func (h *Handler) route(path string) (*route, bool) {
 	return rt, ok
 }
 
-// errTooLarge reports a body over the limit.
-var errTooLarge = errors.New("webhook: body too large")
-
-// read reads the whole body into buf, refusing more than the limit as soon as
-// it is exceeded.
-func (h *Handler) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) ([]byte, error) {
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return nil, errTooLarge
+// routeName is the metric label of path: its route, or "-".
+func (h *Handler) routeName(path string) string {
+	if rt, ok := h.route(path); ok {
+		return rt.name
 	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), err
-}
-
-func (h *Handler) journalEvent(ctx context.Context, w http.ResponseWriter, route string, e *connector.Event) {
-	res, err := h.journal.Append(ctx, e)
-	if err != nil {
-		h.warn.Do(func() { h.log.Warn("journal cannot take events; answering 503", "event_id", e.ID, "error", err) })
-		h.unavailable(w, route, "journal_unavailable", "the journal cannot take the event now; retry later")
-		return
-	}
-	status := "accepted"
-	if res.Duplicate {
-		status = "duplicate"
-	}
-	h.metrics.requests.WithLabelValues(route, "200").Inc()
-	writeJSON(w, http.StatusOK, `{"id":`+strconv.Quote(e.ID)+`,"status":"`+status+`"}`)
+	return "-"
 }
 
 // eventID is X-Webhook-ID when it is usable as a message ID (printable
@@ -173,19 +163,4 @@ func eventID(header string, body []byte) string {
 		return "sha256-id:" + hex.EncodeToString(sum[:])
 	}
 	return header
-}
-
-func (h *Handler) getBuf() *bytes.Buffer {
-	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
-		b.Reset()
-		return b
-	}
-	return new(bytes.Buffer)
-}
-
-// putBuf returns a buffer to the pool unless a large body made it large.
-func (h *Handler) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		h.bufs.Put(b)
-	}
 }

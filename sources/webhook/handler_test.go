@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,11 +23,12 @@ import (
 
 const testSecret = "whsec_test_5f2b8c1e9a7d4"
 
-// rig is a webhook handler journaling into a real journal, served over HTTP.
+// rig is a webhook handler journaling into a real journal, served over HTTP
+// by the server production uses (fasthttp) or, with netHTTP, by net/http.
 type rig struct {
 	env     *journaltest.Env
 	handler *Handler
-	srv     *httptest.Server
+	url     string
 	now     time.Time
 }
 
@@ -35,9 +37,19 @@ func newRig(t *testing.T, cfg Config, dcfg dedupe.Config) *rig {
 	env := journaltest.Start(t, nil)
 	r := &rig{env: env, now: time.Unix(1772471081, 0)}
 	r.handler = r.newHandler(t, cfg, dcfg)
-	r.srv = httptest.NewServer(r.handler)
-	t.Cleanup(r.srv.Close)
+	r.url = serve(t, r.handler, cfg)
 	return r
+}
+
+// serve serves h as the connector does and returns its base URL.
+func serve(t *testing.T, h *Handler, cfg Config) string {
+	t.Helper()
+	srv, err := Listen("127.0.0.1:0", h, cfg, 2*time.Second, journaltest.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return "http://" + srv.Addr()
 }
 
 // newHandler returns a handler with its own guard, as a separate process
@@ -81,7 +93,7 @@ type answer struct {
 
 func (r *rig) post(t *testing.T, d delivery) answer {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, r.srv.URL+d.path, bytes.NewReader(d.body))
+	req, err := http.NewRequest(http.MethodPost, r.url+d.path, bytes.NewReader(d.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +210,7 @@ func TestRejections(t *testing.T) {
 			if tt.chunk {
 				rd = io.MultiReader(rd) // hides the length: sent chunked
 			}
-			req, _ := http.NewRequest(tt.method, r.srv.URL+tt.d.path, rd)
+			req, _ := http.NewRequest(tt.method, r.url+tt.d.path, rd)
 			req.Header.Set("X-Webhook-ID", tt.d.id)
 			if tt.d.ts != "" {
 				req.Header.Set("X-Webhook-Timestamp", tt.d.ts)
@@ -270,8 +282,7 @@ func TestMissingWebhookIDUsesBodyHash(t *testing.T) {
 // sharing the journal, journal it once and all succeed.
 func TestConcurrentDuplicates(t *testing.T) {
 	r := newRig(t, testConfig(), dedupe.Config{CacheSize: 100})
-	replica := httptest.NewServer(r.newHandler(t, testConfig(), dedupe.Config{CacheSize: 100}))
-	defer replica.Close()
+	replica := serve(t, r.newHandler(t, testConfig(), dedupe.Config{CacheSize: 100}), testConfig())
 	body := readFixture(t, "sms_inbound.json")
 	const n = 32
 	start := make(chan struct{})
@@ -282,9 +293,9 @@ func TestConcurrentDuplicates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			d := r.signed("whd_same", body, testSecret)
-			url := r.srv.URL
+			url := r.url
 			if i%2 == 1 {
-				url = replica.URL
+				url = replica
 			}
 			req, _ := http.NewRequest(http.MethodPost, url+d.path, bytes.NewReader(d.body))
 			req.Header.Set("X-Webhook-ID", d.id)
@@ -339,9 +350,7 @@ func TestDedupeSurvivesRestart(t *testing.T) {
 	}
 	r.env.Restart()
 	// A new process: nothing remembered in memory.
-	srv := httptest.NewServer(r.newHandler(t, testConfig(), dedupe.Config{CacheSize: 100}))
-	defer srv.Close()
-	r.srv.URL = srv.URL
+	r.url = serve(t, r.newHandler(t, testConfig(), dedupe.Config{CacheSize: 100}), testConfig())
 	r.now = r.now.Add(2 * time.Hour)
 	if a := r.post(t, r.signed("whd_restart", body, testSecret)); a.code != 200 || a.body["status"] != "duplicate" {
 		t.Fatalf("after restart: %d %v", a.code, a.body)
@@ -416,5 +425,33 @@ func TestNamedRoutes(t *testing.T) {
 	got := r.env.Events()
 	if len(got) != 2 || got[0].Event.Source != "agentphone/webhook/sales" {
 		t.Fatalf("journal: %d events, first source %q", len(got), got[0].Event.Source)
+	}
+}
+
+// The handler answers alike on net/http, for embedding in another server.
+func TestNetHTTP(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxBodyBytes = 4096
+	r := newRig(t, cfg, dedupe.Config{})
+	srv := httptest.NewServer(r.handler)
+	defer srv.Close()
+	r.url = srv.URL
+	body := readFixture(t, "sms_inbound.json")
+	if a := r.post(t, r.signed("whd_net", body, testSecret)); a.code != 200 || a.body["status"] != "accepted" {
+		t.Fatalf("accepted: %d %v", a.code, a.body)
+	}
+	if a := r.post(t, r.signed("whd_net", body, "whsec_wrong")); a.code != 401 || a.body["error"] != "bad_signature" {
+		t.Fatalf("wrong secret: %d %v", a.code, a.body)
+	}
+	big := r.signed("whd_big", bytes.Repeat([]byte("x"), 5000), testSecret)
+	if a := r.post(t, big); a.code != 413 || a.body["error"] != "body_too_large" {
+		t.Fatalf("too large: %d %v", a.code, a.body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+PathPrefix, nil)
+	if a := do(t, req); a.code != 405 || a.body["error"] != "method" {
+		t.Fatalf("GET: %d %v", a.code, a.body)
+	}
+	if n := len(r.env.Events()); n != 1 {
+		t.Fatalf("journal holds %d events, want 1", n)
 	}
 }

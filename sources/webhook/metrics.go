@@ -40,3 +40,7 @@ func (m *Metrics) rejected(route string, code int, reason string) {
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	m.rejections.WithLabelValues(route, reason).Inc()
 }
+
+func (m *Metrics) accepted(route string) {
+	m.requests.WithLabelValues(route, "200").Inc()
+}

@@ -10,29 +10,44 @@ import (
 // {"error": "<reason>", "message": "<what to do>"} and a metric label. 4xx is
 // only for what no retry can fix; AgentPhone never retries a 4xx.
 
-func (h *Handler) reject(w http.ResponseWriter, route string, code int, reason, msg string) {
+// reply is an answer of the handler, written by the server's adapter.
+type reply struct {
+	code       int
+	body       string // JSON
+	retryAfter string // seconds, for 503
+	allowPost  bool   // Allow: POST, for 405
+	close      bool   // Connection: close: the rest of the body is not read
+}
+
+func (h *Handler) reject(route string, code int, reason, msg string) reply {
 	h.metrics.rejected(route, code, reason)
-	writeJSON(w, code, `{"error":"`+reason+`","message":`+strconv.Quote(msg)+`}`)
+	return reply{code: code, body: `{"error":"` + reason + `","message":` + strconv.Quote(msg) + `}`}
 }
 
 // unavailable answers 503 with Retry-After: the provider retries and the
 // delivery is not lost.
-func (h *Handler) unavailable(w http.ResponseWriter, route, reason, msg string) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.RetryAfter.Seconds())))
-	h.reject(w, route, http.StatusServiceUnavailable, reason, msg)
+func (h *Handler) unavailable(route, reason, msg string) reply {
+	rep := h.reject(route, http.StatusServiceUnavailable, reason, msg)
+	rep.retryAfter = strconv.Itoa(int(h.cfg.RetryAfter.Seconds()))
+	return rep
 }
 
-func (h *Handler) readFailed(w http.ResponseWriter, route string, err error) {
-	if errors.Is(err, errTooLarge) {
-		w.Header().Set("Connection", "close")
-		h.reject(w, route, http.StatusRequestEntityTooLarge, "body_too_large",
-			"the body is over "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
-		return
-	}
-	// The client went away or was too slow; it will retry. 400 is for the log
-	// and metrics only: nobody reads the answer.
-	h.log.Debug("webhook body read failed", "route", route, "error", err)
-	h.reject(w, route, http.StatusBadRequest, "body_read", "the body could not be read")
+// tooLarge answers a body over the limit.
+func (h *Handler) tooLarge(route string) reply {
+	rep := h.reject(route, http.StatusRequestEntityTooLarge, "body_too_large",
+		"the body is over "+strconv.FormatInt(h.cfg.MaxBodyBytes, 10)+" bytes")
+	rep.close = true
+	return rep
+}
+
+// unreadable answers a request the server could not read: the client went
+// away or was too slow, and will retry. 400 is for the log and metrics only:
+// nobody reads the answer.
+func (h *Handler) unreadable(route string, err error) reply {
+	h.log.Debug("webhook request unreadable", "route", route, "error", err)
+	rep := h.reject(route, http.StatusBadRequest, "body_read", "the request could not be read")
+	rep.close = true
+	return rep
 }
 
 var verifyReasons = []struct {
@@ -48,7 +63,7 @@ var verifyReasons = []struct {
 	{ErrFutureTimestamp, "future_timestamp"},
 }
 
-func (h *Handler) unverified(w http.ResponseWriter, route string, r *http.Request, err error) {
+func (h *Handler) unverified(route string, req request, err error) reply {
 	reason := "unverified"
 	for _, v := range verifyReasons {
 		if errors.Is(err, v.err) {
@@ -59,17 +74,7 @@ func (h *Handler) unverified(w http.ResponseWriter, route string, r *http.Reques
 		// Authentic but outside the window: worth a look (clock skew, or a
 		// provider retry that was not re-signed).
 		h.log.Warn("authentic webhook outside the time window", "route", route,
-			"webhook_id", r.Header.Get("X-Webhook-ID"), "timestamp", r.Header.Get("X-Webhook-Timestamp"))
+			"webhook_id", req.header("X-Webhook-ID"), "timestamp", req.header("X-Webhook-Timestamp"))
 	}
-	h.reject(w, route, http.StatusUnauthorized, reason, err.Error())
-}
-
-var jsonContentType = []string{"application/json"}
-
-func writeJSON(w http.ResponseWriter, code int, body string) {
-	h := w.Header()
-	h["Content-Type"] = jsonContentType // canonical keys, set directly: this runs for every request
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(code)
-	_, _ = w.Write([]byte(body))
+	return h.reject(route, http.StatusUnauthorized, reason, err.Error())
 }

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
-// Server serves a Handler on its own listener with timeouts against slow
-// clients.
+// Server serves a Handler on its own listener, with fasthttp: the webhook
+// path is where every request's cost counts, and fasthttp takes about a
+// third less CPU per request than net/http. It enforces the body limit while
+// reading and timeouts against slow clients.
 type Server struct {
-	srv  *http.Server
+	srv  *fasthttp.Server
 	ln   net.Listener
 	log  *slog.Logger
 	done chan error
@@ -22,20 +25,25 @@ type Server struct {
 // Listen binds addr (":0" picks a free port) and serves h until Shutdown.
 // appendTimeout is the longest a handler may wait for the journal; the write
 // timeout leaves room for it.
-func Listen(addr string, h http.Handler, cfg Config, appendTimeout time.Duration, log *slog.Logger) (*Server, error) {
+func Listen(addr string, h *Handler, cfg Config, appendTimeout time.Duration, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("webhook listen: %w", err)
 	}
 	s := &Server{
-		srv: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
-			ReadTimeout:       cfg.ReadTimeout,
-			WriteTimeout:      cfg.ReadTimeout + appendTimeout + 5*time.Second,
-			IdleTimeout:       cfg.IdleTimeout,
-			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		srv: &fasthttp.Server{
+			Handler:               h.ServeFastHTTP,
+			ErrorHandler:          h.serveError,
+			Name:                  "agentphone-connector",
+			NoDefaultServerHeader: true,
+			NoDefaultDate:         true,
+			ReadTimeout:           cfg.ReadTimeout,
+			WriteTimeout:          cfg.ReadTimeout + appendTimeout + 5*time.Second,
+			IdleTimeout:           cfg.IdleTimeout,
+			MaxRequestBodySize:    int(cfg.MaxBodyBytes),
+			StreamRequestBody:     true, // a body over the limit reaches the handler, which knows its route
+			ReadBufferSize:        16 << 10, // the request line and headers
+			Logger:                fastLogger{log},
 		},
 		ln: ln, log: log, done: make(chan error, 1),
 	}
@@ -50,8 +58,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Shutdown stops accepting connections and waits for requests in flight to
 // finish, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) {
+	err := s.srv.ShutdownWithContext(ctx)
+	// fasthttp closes the listener only once Serve has registered it; close
+	// it here too, for a Shutdown that comes first.
+	_ = s.ln.Close()
+	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, net.ErrClosed) {
 		err = errors.Join(err, serveErr)
 	}
 	if err != nil {
@@ -60,3 +71,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.log.Info("webhook listener stopped")
 	return nil
 }
+
+// fastLogger sends fasthttp's messages (connection errors) to slog at debug.
+type fastLogger struct{ log *slog.Logger }
+
+func (l fastLogger) Printf(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 func TestSlowClientIsCutOff(t *testing.T) {
 	cfg := testConfig()
 	cfg.ReadTimeout = time.Second
-	srv, err := Listen("127.0.0.1:0", http.NotFoundHandler(), cfg, time.Second, journaltest.Discard())
+	srv, err := Listen("127.0.0.1:0", NewHandler(cfg, nil, Settings{Logger: journaltest.Discard()}), cfg, time.Second, journaltest.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +40,7 @@ func TestSlowClientIsCutOff(t *testing.T) {
 }
 
 func TestServerCloseWithoutRequests(t *testing.T) {
-	srv, err := Listen("127.0.0.1:0", http.NotFoundHandler(), testConfig(), time.Second, journaltest.Discard())
+	srv, err := Listen("127.0.0.1:0", NewHandler(testConfig(), nil, Settings{Logger: journaltest.Discard()}), testConfig(), time.Second, journaltest.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,82 @@
+package webhook
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ServeFastHTTP handles one delivery on fasthttp. The server streams request
+// bodies (Server sets StreamRequestBody), so the body is read here, within
+// Config.MaxBodyBytes, once the route is known.
+func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
+	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header)}
+	rt, rep, ok := h.admit(req)
+	if ok {
+		buf := h.getBuf()
+		defer h.putBuf(buf)
+		body, err := h.readFast(c, buf)
+		switch {
+		case errors.Is(err, errTooLarge):
+			rep = h.tooLarge(rt.name)
+		case err != nil:
+			rep = h.unreadable(rt.name, err)
+		default:
+			rep = h.deliver(req, rt, body)
+		}
+	}
+	writeFastReply(c, rep)
+}
+
+// readFast reads the body, refusing more than the limit as soon as it is
+// exceeded.
+func (h *Handler) readFast(c *fasthttp.RequestCtx, buf *bytes.Buffer) ([]byte, error) {
+	if !c.IsBodyStream() {
+		if b := c.Request.Body(); int64(len(b)) <= h.cfg.MaxBodyBytes {
+			return b, nil
+		}
+		return nil, errTooLarge
+	}
+	if n := c.Request.Header.ContentLength(); n > 0 {
+		buf.Grow(n)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(c.RequestBodyStream(), h.cfg.MaxBodyBytes+1)); err != nil {
+		return nil, err
+	}
+	if int64(buf.Len()) > h.cfg.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// serveError answers what fasthttp could not read into a request: a body
+// over the limit, a client too slow, a malformed request.
+func (h *Handler) serveError(c *fasthttp.RequestCtx, err error) {
+	route := h.routeName(string(c.Path()))
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeFastReply(c, h.tooLarge(route))
+		return
+	}
+	writeFastReply(c, h.unreadable(route, err))
+}
+
+func fastHeader(hd *fasthttp.RequestHeader) func(string) string {
+	return func(name string) string { return string(hd.Peek(name)) }
+}
+
+func writeFastReply(c *fasthttp.RequestCtx, rep reply) {
+	c.SetStatusCode(rep.code)
+	c.SetContentType("application/json")
+	if rep.retryAfter != "" {
+		c.Response.Header.Set("Retry-After", rep.retryAfter)
+	}
+	if rep.allowPost {
+		c.Response.Header.Set("Allow", fasthttp.MethodPost)
+	}
+	if rep.close {
+		c.SetConnectionClose()
+	}
+	c.SetBodyString(rep.body)
+}

@@ -1,0 +1,79 @@
+package webhook
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// ServeHTTP handles one delivery on net/http.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req := request{method: r.Method, path: r.URL.Path, header: r.Header.Get}
+	rt, rep, ok := h.admit(req)
+	if ok {
+		buf := h.getBuf()
+		defer h.putBuf(buf)
+		body, err := h.read(w, r, buf)
+		switch {
+		case errors.Is(err, errTooLarge):
+			rep = h.tooLarge(rt.name)
+		case err != nil:
+			rep = h.unreadable(rt.name, err)
+		default:
+			rep = h.deliver(req, rt, body)
+		}
+	}
+	writeReply(w, rep)
+}
+
+// errTooLarge reports a body over the limit.
+var errTooLarge = errors.New("webhook: body too large")
+
+// read reads the whole body into buf, refusing more than the limit as soon as
+// it is exceeded.
+func (h *Handler) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) ([]byte, error) {
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), err
+}
+
+func (h *Handler) getBuf() *bytes.Buffer {
+	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuf returns a buffer to the pool unless a large body made it large.
+func (h *Handler) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		h.bufs.Put(b)
+	}
+}
+
+func writeReply(w http.ResponseWriter, rep reply) {
+	hd := w.Header()
+	hd["Content-Type"] = []string{"application/json"}
+	hd["Content-Length"] = []string{strconv.Itoa(len(rep.body))}
+	if rep.retryAfter != "" {
+		hd["Retry-After"] = []string{rep.retryAfter}
+	}
+	if rep.allowPost {
+		hd["Allow"] = []string{http.MethodPost}
+	}
+	if rep.close {
+		hd["Connection"] = []string{"close"}
+	}
+	w.WriteHeader(rep.code)
+	_, _ = w.Write([]byte(rep.body))
+}
