@@ -52,8 +52,15 @@ func (h *Handler) readFast(c *fasthttp.RequestCtx, buf *bytes.Buffer) ([]byte, e
 }
 
 // serveError answers what fasthttp could not read into a request: a body
-// over the limit, a client too slow, a malformed request.
+// over the limit, a client too slow, a malformed request. A connection on
+// which nothing was sent is closed without an answer, as net/http does: a
+// client that opened it and never used it would take an answer for one it
+// did not ask for.
 func (h *Handler) serveError(c *fasthttp.RequestCtx, err error) {
+	if len(c.Request.Header.RawHeaders()) == 0 {
+		_ = c.Conn().Close() // fasthttp's own answer then fails to write
+		return
+	}
 	route := h.routeName(string(c.Path()))
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		writeFastReply(c, h.tooLarge(route))

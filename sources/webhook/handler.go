@@ -32,7 +32,7 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
-	bufs    sync.Pool // *bytes.Buffer bodies of the net/http path
+	bufs    sync.Pool      // *bytes.Buffer bodies of the net/http path
 	warn    rate.Sometimes // journal failures are logged at most this often
 }
 

@@ -41,7 +41,7 @@ func Listen(addr string, h *Handler, cfg Config, appendTimeout time.Duration, lo
 			WriteTimeout:          cfg.ReadTimeout + appendTimeout + 5*time.Second,
 			IdleTimeout:           cfg.IdleTimeout,
 			MaxRequestBodySize:    int(cfg.MaxBodyBytes),
-			StreamRequestBody:     true, // a body over the limit reaches the handler, which knows its route
+			StreamRequestBody:     true,     // a body over the limit reaches the handler, which knows its route
 			ReadBufferSize:        16 << 10, // the request line and headers
 			Logger:                fastLogger{log},
 		},

@@ -51,3 +51,28 @@ func TestServerCloseWithoutRequests(t *testing.T) {
 		t.Fatal("still listening after Shutdown")
 	}
 }
+
+// A connection opened and never used is closed at the read timeout without
+// an answer nobody asked for.
+func TestIdleNewConnectionGetsNoAnswer(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadTimeout = time.Second
+	srv, err := Listen("127.0.0.1:0", NewHandler(cfg, nil, Settings{Logger: journaltest.Discard()}), cfg, time.Second, journaltest.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // a bound for the test, far above the timeout
+	got, err := io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the server kept the idle connection open")
+	}
+	if len(got) != 0 {
+		t.Fatalf("the server answered a request nobody sent: %q", got)
+	}
+}
