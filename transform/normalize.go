@@ -23,7 +23,8 @@ var errMissing = errors.New("transform: required field missing")
 
 // Normalize turns a verified webhook body into an Event. It never fails: a
 // body it cannot type is carried with its raw bytes and a Status saying why.
-// The event keeps raw (not a copy); the caller must not modify it afterwards.
+// The event keeps raw, and its strings point into it (nothing is copied): the
+// caller must not modify raw, or reuse its buffer, while the event is in use.
 func Normalize(m Meta, raw []byte) *connector.Event {
 	e := &connector.Event{ID: m.ID, Source: m.Source, ReceivedAt: m.ReceivedAt, Raw: raw}
 	var b wireBody
@@ -89,10 +90,10 @@ func fillRefs(e *connector.Event, data json.RawMessage) {
 }
 
 // decode reads one JSON value into v: field names match exactly (AgentPhone's
-// are camelCase), raw sub-messages point into b rather than being copied, and
-// anything after the value is an error.
+// are camelCase), strings and raw sub-messages point into b rather than being
+// copied, and anything after the value is an error.
 func decode(b []byte, v any) error {
-	rest, err := fastjson.Parse(b, v, fastjson.DontCopyRawMessage|fastjson.DontMatchCaseInsensitiveStructFields)
+	rest, err := fastjson.Parse(b, v, fastjson.DontCopyString|fastjson.DontCopyRawMessage|fastjson.DontMatchCaseInsensitiveStructFields)
 	if err != nil {
 		return err
 	}
