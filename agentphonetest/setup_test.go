@@ -5,34 +5,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/agentphone-connector/connector/sources/webhook"
+	"go.uber.org/goleak"
 )
 
 const testSecret = "whsec_test_5f2b8c1e9a7d4"
 
-// noLeaks returns a check that fails the test when more goroutines run than
-// when noLeaks was called, after waiting up to 5 s for them to end. Call the
-// check after closing everything the test started.
+// noLeaks returns a check, to call after closing everything the test
+// started, that fails the test when goroutines started since noLeaks are
+// still running (after a grace period).
 func noLeaks(t *testing.T) func() {
-	before := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	return func() {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for runtime.NumGoroutine() > before {
-			select {
-			case <-deadline:
-				buf := make([]byte, 1<<20)
-				t.Fatalf("%d goroutines after close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-			case <-tick.C:
-			}
-		}
+		goleak.VerifyNone(t, ignore)
 	}
 }
 

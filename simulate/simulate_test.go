@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/agentphonetest"
 	"github.com/agentphone-connector/connector/sources/webhook"
+	"go.uber.org/goleak"
 )
 
 const secret = "whsec_simulate_test"
@@ -63,23 +63,14 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// noLeaks returns a check that fails the test when goroutines started since
-// have not ended within 5 s.
+// noLeaks returns a check, to call after closing everything the test
+// started, that fails the test when goroutines started since noLeaks are
+// still running (after a grace period).
 func noLeaks(t *testing.T) func() {
-	before := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	return func() {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for runtime.NumGoroutine() > before {
-			select {
-			case <-deadline:
-				buf := make([]byte, 1<<20)
-				t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-			case <-tick.C:
-			}
-		}
+		goleak.VerifyNone(t, ignore)
 	}
 }
 

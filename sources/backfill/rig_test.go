@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/agentphonetest"
@@ -194,21 +194,13 @@ func account(calls int) *agentphonetest.Account {
 	return agentphonetest.Generate(agentphonetest.AccountOptions{Seed: 11, Calls: calls, Day: time.Now().UTC().AddDate(0, 0, -1)})
 }
 
-// noLeaks returns a check that fails the test when more goroutines run
-// than when it was made, after waiting up to 5 s for them to end.
+// noLeaks returns a check, to call after closing everything the test
+// started, that fails the test when goroutines started since noLeaks are
+// still running (after a grace period).
 func noLeaks(t *testing.T) func() {
-	before := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	return func() {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for runtime.NumGoroutine() > before {
-			select {
-			case <-deadline:
-				t.Fatalf("%d goroutines after close, %d before", runtime.NumGoroutine(), before)
-			case <-tick.C:
-			}
-		}
+		goleak.VerifyNone(t, ignore)
 	}
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/agentphonetest"
@@ -248,22 +248,13 @@ func endCall(t *testing.T, srv *agentphonetest.Server, callID string) {
 	}
 }
 
-// noLeaks returns a check that fails the test when more goroutines run
-// than when it was made, after waiting up to 5 s for them to end.
+// noLeaks returns a check, to call after closing everything the test
+// started, that fails the test when goroutines started since noLeaks are
+// still running (after a grace period).
 func noLeaks(t *testing.T) func() {
-	before := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	return func() {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for runtime.NumGoroutine() > before {
-			select {
-			case <-deadline:
-				buf := make([]byte, 1<<20)
-				t.Fatalf("%d goroutines after close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
-			case <-tick.C:
-			}
-		}
+		goleak.VerifyNone(t, ignore)
 	}
 }
