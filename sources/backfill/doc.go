@@ -10,8 +10,8 @@
 //	GET /v1/calls (newest first, back to --since)
 //	  └─ each finished call ─▶ GET /v1/calls/{id}/transcript
 //	        ├─ each turn ─▶ transcript.turn  ID turn:<callId>:<position>   (as the stream numbers them)
-//	        └─ the call  ─▶ agent.call_ended ID call:<callId>, natural key call:<callId>
-//	                        (taken already when the call's webhook was journaled: skipped)
+//	        └─ the call  ─▶ agent.call_ended ID call:<callId>, one per call in the journal
+//	                        (a duplicate when the call's webhook was journaled)
 //	GET /v1/webhooks/deliveries (back to --since)
 //	  └─ each failed delivery ─▶ connector.delivery_failed ID delivery:<deliveryId>
 //
