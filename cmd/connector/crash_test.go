@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentphone-connector/connector/journal/journaltest"
 )
 
 // The connector killed with SIGKILL while AgentPhone-like clients deliver
@@ -58,7 +60,7 @@ func TestKillNineLosesNothingAcknowledged(t *testing.T) {
 		t.Fatalf("clean stop after restart: %v", err)
 	}
 
-	ids := journalIDs(t, env["CONNECTOR_DATA_DIR"])
+	ids := journaltest.IDsIn(t, env["CONNECTOR_DATA_DIR"])
 	for id := range load.acked {
 		if ids[id] != 1 {
 			t.Errorf("%s acknowledged, journaled %d times", id, ids[id])

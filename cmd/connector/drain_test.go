@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentphone-connector/connector/journal/journaltest"
 )
 
 // SIGTERM stops taking new webhooks, finishes the one being received, and
@@ -57,7 +59,7 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	if code := s.shutdown(t); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if ids := journalIDs(t, env["CONNECTOR_DATA_DIR"]); ids["whd_inflight"] != 1 || len(ids) != 1 {
+	if ids := journaltest.IDsIn(t, env["CONNECTOR_DATA_DIR"]); ids["whd_inflight"] != 1 || len(ids) != 1 {
 		t.Fatalf("journal after shutdown: %v", ids)
 	}
 }

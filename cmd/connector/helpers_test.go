@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,11 +10,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/agentphone-connector/connector/journal/journaltest"
-	"github.com/agentphone-connector/connector/natsserver"
 )
 
 const testSecret = "whsec_test_5f2b8c1e9a7d4"
@@ -58,37 +52,4 @@ func post(t testing.TB, base, id string, at time.Time) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// journalIDs opens the journal a stopped connector left in dataDir and counts
-// the messages of each Nats-Msg-Id.
-func journalIDs(t testing.TB, dataDir string) map[string]int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dataDir, StartWait: 30 * time.Second}, journaltest.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown(ctx)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	s, err := js.Stream(ctx, "AGENTPHONE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	st := s.CachedInfo().State
-	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatalf("seq %d: %v", seq, err)
-		}
-		ids[m.Header.Get(jetstream.MsgIDHeader)]++
-	}
-	return ids
 }

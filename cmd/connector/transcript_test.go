@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/agentphonetest"
+	"github.com/agentphone-connector/connector/journal/journaltest"
 )
 
 func apServer(t *testing.T, o agentphonetest.Options) *agentphonetest.Server {
@@ -40,23 +40,7 @@ func liveIDs(t *testing.T, url string) map[string]int {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, "AGENTPHONE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]int{}
-	st := s.CachedInfo().State
-	for seq := st.FirstSeq; st.Msgs > 0 && seq <= st.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[m.Header.Get(jetstream.MsgIDHeader)]++
-	}
-	return ids
+	return journaltest.IDs(t, nc, "AGENTPHONE")
 }
 
 // turnsOf counts the journaled turns of a call, failing on a repeat.
@@ -139,7 +123,7 @@ func TestServeFollowsLiveCallAcrossRestart(t *testing.T) {
 	if code := s.shutdown(t); code != 0 {
 		t.Fatalf("exit %d: %s", code, s.logs)
 	}
-	if n := turnsOf(t, journalIDs(t, env["CONNECTOR_DATA_DIR"]), call.ID); n != 5 {
+	if n := turnsOf(t, journaltest.IDsIn(t, env["CONNECTOR_DATA_DIR"]), call.ID); n != 5 {
 		t.Fatalf("%d turns journaled, want 5", n)
 	}
 }
