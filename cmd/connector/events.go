@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks/bigquerysink"
 )
 
 // runEvents prints the event catalogue: what downstream teams subscribe to.
@@ -24,19 +26,35 @@ func runEvents(args []string, stdout io.Writer) error {
 
 func printEvents(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tNATS SUBJECT\tKEY (ce subject)\tDATA FIELDS")
+	fmt.Fprintln(tw, "TYPE\tNATS SUBJECT\tKEY (ce subject)\tBIGQUERY\tDATA FIELDS")
 	for _, k := range connector.Kinds() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", typeOf(k), subjectOf(k), k.Subject, fieldsOf(k))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(k), fieldsOf(k))
 	}
 	tw.Flush()
 }
 
 func printEventsMarkdown(w io.Writer) {
-	fmt.Fprintln(w, "| type | NATS subject | key (`subject` attribute, Kafka key) | data fields | meaning |")
-	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	fmt.Fprintln(w, "| type | NATS subject | key (`subject` attribute, Kafka key) | BigQuery tables | data fields (and typed columns) | meaning |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, k := range connector.Kinds() {
-		fmt.Fprintf(w, "| `%s` | `%s` | %s | %s | %s |\n", typeOf(k), subjectOf(k), k.Subject, fieldsOf(k), k.Doc)
+		fmt.Fprintf(w, "| `%s` | `%s` | %s | %s | %s | %s |\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(k), fieldsOf(k), k.Doc)
 	}
+}
+
+// tablesOf names the BigQuery tables that hold rows of a kind's events:
+// events for every event, the typed tables for theirs.
+func tablesOf(k connector.Kind) string {
+	tables, err := bigquerysink.Tables()
+	if err != nil {
+		return "?"
+	}
+	var names []string
+	for _, t := range tables {
+		if len(t.Kinds) == 0 || slices.Contains(t.Kinds, k.Name) {
+			names = append(names, t.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func typeOf(k connector.Kind) string {
