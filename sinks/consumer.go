@@ -110,7 +110,7 @@ func SeqAt(ctx context.Context, js jetstream.JetStream, journalStream string, t 
 	if err != nil {
 		return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)
 	}
-	for m := range b.Messages() {
+	if m, ok := <-b.Messages(); ok {
 		meta, err := m.Metadata()
 		if err != nil {
 			return 0, fmt.Errorf("seq at %s: %w", t.Format(time.RFC3339), err)

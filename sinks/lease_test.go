@@ -143,9 +143,9 @@ func TestTakeoverAfterPartition(t *testing.T) {
 	sb.waitStatus(t, "holder after a was cut off", isHolder)
 	a.waitStatus(t, "no longer holder", func(s sinks.Status) bool { return s.Role == sinks.RoleStandby })
 
-	got := waitReceived(t, rc.mem, len(events))
+	waitReceived(t, rc.mem, len(events))
 	sb.waitStatus(t, "all acknowledged", func(s sinks.Status) bool { return s.Pending == 0 })
-	got = rc.mem.Received()
+	got := rc.mem.Received()
 	if err := sinktest.CheckDelivered(events, got); err != nil {
 		t.Fatal(err)
 	}

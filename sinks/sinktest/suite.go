@@ -246,9 +246,9 @@ func crashBetweenWriteAndAck(t *testing.T, h *harness) {
 
 	r2, _ := h.runner(t, b, h.target.NewWriter(t))
 	start(t, r2)
-	got := h.waitAll(t, events)
+	h.waitAll(t, events)
 	waitStatus(t, r2, "all acknowledged", func(s sinks.Status) bool { return s.Pending == 0 })
-	got = h.target.Read(t)
+	got := h.target.Read(t)
 	if err := CheckDelivered(events, got); err != nil {
 		t.Fatal(err)
 	}

@@ -13,21 +13,7 @@ import (
 // Config.MaxBodyBytes, once the route is known.
 func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
 	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header)}
-	rt, rep, ok := h.admit(req)
-	if ok {
-		buf := h.getBuf()
-		defer h.putBuf(buf)
-		body, err := h.readFast(c, buf)
-		switch {
-		case errors.Is(err, errTooLarge):
-			rep = h.tooLarge(rt.name)
-		case err != nil:
-			rep = h.unreadable(rt.name, err)
-		default:
-			rep = h.deliver(req, rt, body)
-		}
-	}
-	writeFastReply(c, rep)
+	writeFastReply(c, h.handle(req, func(buf *bytes.Buffer) ([]byte, error) { return h.readFast(c, buf) }))
 }
 
 // readFast reads the body, refusing more than the limit as soon as it is

@@ -1,9 +1,11 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -90,6 +92,26 @@ type request struct {
 	header func(name string) string
 }
 
+// handle answers one delivery whichever server read it: read fills a pooled
+// buffer with the body (returning errTooLarge past the limit), called only
+// once the route, method and secret are known to be right.
+func (h *Handler) handle(req request, read func(*bytes.Buffer) ([]byte, error)) reply {
+	rt, rep, ok := h.admit(req)
+	if !ok {
+		return rep
+	}
+	buf := h.getBuf()
+	defer h.putBuf(buf)
+	body, err := read(buf)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return h.tooLarge(rt.name)
+	case err != nil:
+		return h.unreadable(rt.name, err)
+	}
+	return h.deliver(req, rt, body)
+}
+
 // admit checks what can be checked before the body is read: the route, the
 // method, and that the route has a secret. ok is false when rep is the answer.
 func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
@@ -163,4 +185,22 @@ func eventID(header string, body []byte) string {
 		return "sha256-id:" + hex.EncodeToString(sum[:])
 	}
 	return header
+}
+
+// errTooLarge reports a body over the limit.
+var errTooLarge = errors.New("webhook: body too large")
+
+func (h *Handler) getBuf() *bytes.Buffer {
+	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuf returns a buffer to the pool unless a large body made it large.
+func (h *Handler) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		h.bufs.Put(b)
+	}
 }

@@ -10,25 +10,8 @@ import (
 // ServeHTTP handles one delivery on net/http.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := request{method: r.Method, path: r.URL.Path, header: r.Header.Get}
-	rt, rep, ok := h.admit(req)
-	if ok {
-		buf := h.getBuf()
-		defer h.putBuf(buf)
-		body, err := h.read(w, r, buf)
-		switch {
-		case errors.Is(err, errTooLarge):
-			rep = h.tooLarge(rt.name)
-		case err != nil:
-			rep = h.unreadable(rt.name, err)
-		default:
-			rep = h.deliver(req, rt, body)
-		}
-	}
-	writeReply(w, rep)
+	writeReply(w, h.handle(req, func(buf *bytes.Buffer) ([]byte, error) { return h.read(w, r, buf) }))
 }
-
-// errTooLarge reports a body over the limit.
-var errTooLarge = errors.New("webhook: body too large")
 
 // read reads the whole body into buf, refusing more than the limit as soon as
 // it is exceeded.
@@ -44,21 +27,6 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer
 		return nil, errTooLarge
 	}
 	return buf.Bytes(), err
-}
-
-func (h *Handler) getBuf() *bytes.Buffer {
-	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
-		b.Reset()
-		return b
-	}
-	return new(bytes.Buffer)
-}
-
-// putBuf returns a buffer to the pool unless a large body made it large.
-func (h *Handler) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		h.bufs.Put(b)
-	}
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {
