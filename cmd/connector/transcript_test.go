@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,22 +14,6 @@ import (
 	"github.com/agentphone-connector/connector/agentphonetest"
 	"github.com/agentphone-connector/connector/journal/journaltest"
 )
-
-func apServer(t *testing.T, o agentphonetest.Options) *agentphonetest.Server {
-	t.Helper()
-	srv, err := agentphonetest.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv
-}
 
 // liveIDs returns the Nats-Msg-Ids in the journal of a running connector.
 func liveIDs(t *testing.T, url string) map[string]int {
@@ -92,7 +75,7 @@ func transcriptEnv(t *testing.T, srv *agentphonetest.Server) map[string]string {
 // again on the same data: every turn of the call is journaled once, those
 // spoken while it was down included.
 func TestServeFollowsLiveCallAcrossRestart(t *testing.T) {
-	srv := apServer(t, agentphonetest.Options{Heartbeat: 100 * time.Millisecond})
+	srv := agentphonetest.Start(t, agentphonetest.Options{Heartbeat: 100 * time.Millisecond})
 	call, err := srv.StartCall(agentphonetest.Call{})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +116,7 @@ func TestServeFollowsLiveCallAcrossRestart(t *testing.T) {
 func TestBackfillCommand(t *testing.T) {
 	s := startServe(t, baseEnv(t))
 	acct := agentphonetest.Generate(agentphonetest.AccountOptions{Seed: 5, Calls: 6, Day: time.Now().UTC().AddDate(0, 0, -1)})
-	srv := apServer(t, agentphonetest.Options{Account: acct,
+	srv := agentphonetest.Start(t, agentphonetest.Options{Account: acct,
 		Webhooks: []agentphonetest.Webhook{{URL: s.webhooks + "/webhooks/agentphone", Secret: testSecret}}})
 	for _, c := range acct.Calls[:2] {
 		if _, err := srv.Deliver(agentphonetest.CallEndedEvent(c), agentphonetest.Misbehavior{}); err != nil {

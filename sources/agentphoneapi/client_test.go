@@ -16,18 +16,7 @@ import (
 
 func testServer(t *testing.T, o agentphonetest.Options) *agentphonetest.Server {
 	t.Helper()
-	s, err := agentphonetest.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return agentphonetest.Start(t, o)
 }
 
 func testClient(t *testing.T, url, key string, set Settings) *Client {

@@ -1,7 +1,6 @@
 package backfill
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
@@ -46,16 +45,7 @@ func newRig(t *testing.T, o agentphonetest.Options) *rig {
 	r.hook = httptest.NewServer(webhook.NewHandler(cfg, r.chain(t), webhook.Settings{Logger: journaltest.Discard()}))
 	t.Cleanup(r.hook.Close)
 	o.Webhooks = []agentphonetest.Webhook{{URL: r.hook.URL + webhook.PathPrefix, Secret: testSecret}}
-	if r.srv, err = agentphonetest.NewServer(o); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := r.srv.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	r.srv = agentphonetest.Start(t, o)
 	return r
 }
 

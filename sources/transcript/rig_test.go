@@ -36,17 +36,7 @@ func newRig(t *testing.T, o agentphonetest.Options) *rig {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = heartbeat
 	}
-	srv, err := agentphonetest.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	srv := agentphonetest.Start(t, o)
 	js, err := jetstream.New(env.Conn)
 	if err != nil {
 		t.Fatal(err)
