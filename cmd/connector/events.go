@@ -13,41 +13,41 @@ import (
 
 // runEvents prints the event catalogue: what downstream teams subscribe to.
 func runEvents(args []string, stdout io.Writer) error {
+	tables, err := bigquerysink.Tables()
+	if err != nil {
+		return err
+	}
 	switch {
 	case len(args) == 0:
-		printEvents(stdout)
+		printEvents(stdout, tables)
 	case len(args) == 1 && args[0] == "--markdown":
-		printEventsMarkdown(stdout)
+		printEventsMarkdown(stdout, tables)
 	default:
 		return fmt.Errorf("%w: events [--markdown]", errUsage)
 	}
 	return nil
 }
 
-func printEvents(w io.Writer) {
+func printEvents(w io.Writer, tables []bigquerysink.Table) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tNATS SUBJECT\tKEY (ce subject)\tBIGQUERY\tDATA FIELDS")
 	for _, k := range connector.Kinds() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(k), fieldsOf(k))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(tables, k), fieldsOf(k))
 	}
 	tw.Flush()
 }
 
-func printEventsMarkdown(w io.Writer) {
+func printEventsMarkdown(w io.Writer, tables []bigquerysink.Table) {
 	fmt.Fprintln(w, "| type | NATS subject | key (`subject` attribute, Kafka key) | BigQuery tables | data fields (and typed columns) | meaning |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, k := range connector.Kinds() {
-		fmt.Fprintf(w, "| `%s` | `%s` | %s | %s | %s | %s |\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(k), fieldsOf(k), k.Doc)
+		fmt.Fprintf(w, "| `%s` | `%s` | %s | %s | %s | %s |\n", typeOf(k), subjectOf(k), k.Subject, tablesOf(tables, k), fieldsOf(k), k.Doc)
 	}
 }
 
 // tablesOf names the BigQuery tables that hold rows of a kind's events:
 // events for every event, the typed tables for theirs.
-func tablesOf(k connector.Kind) string {
-	tables, err := bigquerysink.Tables()
-	if err != nil {
-		return "?"
-	}
+func tablesOf(tables []bigquerysink.Table, k connector.Kind) string {
 	var names []string
 	for _, t := range tables {
 		if len(t.Kinds) == 0 || slices.Contains(t.Kinds, k.Name) {

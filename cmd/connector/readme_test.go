@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/agentphone-connector/connector/sinks/bigquerysink"
 )
 
 // The README's configuration and event tables are generated from the Go
@@ -18,7 +20,11 @@ func TestREADMETablesAreCurrent(t *testing.T) {
 	readme := string(raw)
 	var cfg, ev bytes.Buffer
 	printVarsMarkdown(&cfg)
-	printEventsMarkdown(&ev)
+	tables, err := bigquerysink.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	printEventsMarkdown(&ev, tables)
 	for _, s := range []struct{ name, want string }{{"config", cfg.String()}, {"events", ev.String()}} {
 		start, end := "<!-- "+s.name+":start -->\n", "<!-- "+s.name+":end -->"
 		i, j := strings.Index(readme, start), strings.Index(readme, end)
