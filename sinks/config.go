@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/agentphone-connector/connector/lease"
 )
 
 // Config is what users set for the delivery machinery every sink shares:
@@ -29,9 +31,6 @@ type LeaseConfig struct {
 	Memory   bool // keep the bucket in memory (tests only); the wiring sets the journal's
 }
 
-// minLeaseTTL is the shortest lease: its fifth, the guard, must outlast a
-// fetch's wait and a round trip to NATS with room to spare.
-const minLeaseTTL = time.Second
 
 // DeadLetterConfig places the dead-letter stream. Its subjects must not
 // overlap the journal's.
@@ -87,8 +86,8 @@ func (c LeaseConfig) Validate() error {
 	if !streamName.MatchString(c.Bucket) {
 		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_BUCKET: %q is not a bucket name (letters, digits, - and _)", c.Bucket))
 	}
-	if c.TTL < minLeaseTTL {
-		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_TTL: must be at least %s", minLeaseTTL))
+	if c.TTL < lease.MinTTL {
+		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_TTL: must be at least %s", lease.MinTTL))
 	}
 	return errors.Join(errs...)
 }

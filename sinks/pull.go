@@ -40,7 +40,7 @@ func apiPrefix(o jetstream.JetStreamOptions) string {
 // journal says the pull is over (expired, no more room); an error
 // otherwise, with what arrived before it. The subscription ends with the
 // pull, so that nothing of it can arrive later.
-func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]item, error) {
+func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]*nats.Msg, error) {
 	inbox := p.nc.NewInbox()
 	msgs := make(chan *nats.Msg, size+16) // the batch and its statuses: the subscription must never find it full
 	sub, err := p.nc.ChanSubscribe(inbox, msgs)
@@ -58,22 +58,22 @@ func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]item, error) {
 	}
 	giveUp := time.NewTimer(wait + time.Second) // the journal answers by wait; this is for a lost connection
 	defer giveUp.Stop()
-	items := make([]item, 0, size)
-	for len(items) < size {
+	out := make([]*nats.Msg, 0, size)
+	for len(out) < size {
 		select {
 		case m := <-msgs:
 			if !isStatus(m) {
-				items = append(items, decode(m))
+				out = append(out, m)
 				continue
 			}
 			if done, err := pullStatus(m); done || err != nil {
-				return items, err
+				return out, err
 			}
 		case <-giveUp.C:
-			return items, fmt.Errorf("pull: no answer within %s (connection %s)", wait+time.Second, p.nc.Status())
+			return out, fmt.Errorf("pull: no answer within %s (connection %s)", wait+time.Second, p.nc.Status())
 		}
 	}
-	return items, nil
+	return out, nil
 }
 
 // isStatus tells a status message of the pull from a journaled message.

@@ -118,7 +118,7 @@ func startReplica(t *testing.T, j *sinktest.Journal, name string, rc *recorder, 
 	js, nc := j.JetStream(t)
 	rp.nc = nc
 	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: "mem", Writer: rc.writer(name), Batch: b}},
-		sinks.Settings{Logger: sinktest.Logger(t).With("test_replica", name), Registerer: rp.reg})
+		sinks.Settings{Logger: sinktest.Logger(t).With("test_replica", name), Registerer: rp.reg, Replica: name})
 	if err != nil {
 		t.Fatal(err)
 	}

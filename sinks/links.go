@@ -1,0 +1,105 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// deadLetter publishes the events the rest of the chain rejected for good.
+// A publish that fails leaves its event rejected: the batch is not settled,
+// so retry sends again and the publish is tried again; the target is not
+// asked a second time.
+type deadLetter struct {
+	next  sender
+	dlq   *deadLetters
+	sink  string
+	dead  func(n int) // counts dead-lettered events
+	log   *slog.Logger
+	track *tracker
+}
+
+func (d deadLetter) send(ctx context.Context, b *batch) error {
+	err := d.next.send(ctx, b)
+	n := 0
+	var first *item
+	var dlqErr error
+	for i := range b.items {
+		it := &b.items[i]
+		if it.state != rejected {
+			continue
+		}
+		if perr := d.dlq.publish(ctx, d.sink, it, it.reason); perr != nil {
+			dlqErr = errors.Join(dlqErr, perr)
+			continue
+		}
+		it.state = dead
+		n++
+		if first == nil {
+			first = it
+		}
+	}
+	if n > 0 {
+		d.dead(n)
+		d.track.add(counts{dead: uint64(n)})
+		d.log.Warn("events dead-lettered", "sink", d.sink, "count", n, "first_seq", first.seq, "reason", first.reason)
+	}
+	if dlqErr != nil {
+		return errors.Join(err, fmt.Errorf("dead-letter: %w", dlqErr))
+	}
+	return err
+}
+
+// resume tells a Resumable writer, before the term's first write, what the
+// sink's saved progress holds, so that it skips what a previous holder (or
+// this replica before a crash) wrote and did not get to save.
+type resume struct {
+	next sender
+	w    Resumable // nil: the writer needs no telling
+	from Resume
+	done bool
+}
+
+func (r *resume) send(ctx context.Context, b *batch) error {
+	if !r.done && r.w != nil {
+		if err := r.w.Resume(ctx, r.from); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+	r.done = true
+	return r.next.send(ctx, b)
+}
+
+// commit, once the batch is settled, saves the sink's progress (the last
+// journal sequence and the writer's checkpoint) and then acknowledges the
+// journal: the next holder starts after what was saved. A save refused
+// because the progress moved (a replay, another holder) ends the term.
+type commit struct {
+	next     sender
+	progress *progress
+	w        Resumable // nil: nothing to checkpoint
+}
+
+func (c commit) send(ctx context.Context, b *batch) error {
+	if !b.settled() {
+		if err := c.next.send(ctx, b); err != nil || !b.settled() {
+			return err
+		}
+	}
+	var state []byte
+	if c.w != nil {
+		var err error
+		if state, err = c.w.Checkpoint(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	if err := c.progress.save(ctx, b.last(), state); err != nil {
+		if errors.Is(err, errProgressMoved) {
+			return fmt.Errorf("%w: %w", errTermOver, err)
+		}
+		return err
+	}
+	_ = b.items[len(b.items)-1].msg.Ack() // all up to it; the saved progress is what counts
+	return nil
+}
