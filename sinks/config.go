@@ -31,7 +31,6 @@ type LeaseConfig struct {
 	Memory   bool // keep the bucket in memory (tests only); the wiring sets the journal's
 }
 
-
 // DeadLetterConfig places the dead-letter stream. Its subjects must not
 // overlap the journal's.
 type DeadLetterConfig struct {
