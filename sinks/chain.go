@@ -14,7 +14,7 @@ import (
 // handing the batch on, as the OpenTelemetry Collector's exporterhelper
 // composes an exporter (outermost first):
 //
-//		retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ resume ─▶ timeout ─▶ write ─▶ connector.Writer
+//		retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ idempotence ─▶ timeout ─▶ write ─▶ connector.Writer
 //
 //	  - retry: sends again, after a backoff with jitter, until every event
 //	    is written, skipped or dead-lettered, or the term ends;
@@ -25,8 +25,8 @@ import (
 //	    journal;
 //	  - deadLetter: publishes what the target refused for good; a publish
 //	    that fails leaves the event to the next attempt;
-//	  - resume: before the term's first write, tells the writer what the
-//	    last holder saved, so it skips what the target already holds;
+//	  - idempotence: before the term's first write, tells the writer what
+//	    the last holder saved, so it skips what the target already holds;
 //	  - timeout: bounds one write to the target;
 //	  - write: calls the Writer with the batch's pending events and sorts
 //	    the outcome per event.

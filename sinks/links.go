@@ -51,23 +51,38 @@ func (d deadLetter) send(ctx context.Context, b *batch) error {
 	return err
 }
 
-// resume tells a Resumable writer, before the term's first write, what the
-// sink's saved progress holds, so that it skips what a previous holder (or
-// this replica before a crash) wrote and did not get to save.
-type resume struct {
-	next sender
-	w    Resumable // nil: the writer needs no telling
-	from Resume
-	done bool
+// idempotence, before the term's first write, tells a Resumable writer
+// what the sink's saved progress holds, so that it skips what a previous
+// holder (or this replica, before a crash) wrote and did not get to save.
+// When nothing was saved yet it saves the writer's starting checkpoint at
+// once, so that a crash before the first commit leaves one to resume from.
+type idempotence struct {
+	next     sender
+	w        Resumable // nil: the target itself drops what it holds (or nothing can)
+	progress *progress
+	from     Resume
+	resumed  bool
 }
 
-func (r *resume) send(ctx context.Context, b *batch) error {
-	if !r.done && r.w != nil {
+func (r *idempotence) send(ctx context.Context, b *batch) error {
+	if !r.resumed && r.w != nil {
 		if err := r.w.Resume(ctx, r.from); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
+		if r.progress.rev == 0 {
+			state, err := r.w.Checkpoint()
+			if err == nil {
+				err = r.progress.save(ctx, b.items[0].seq-1, state)
+			}
+			if errors.Is(err, errProgressMoved) {
+				return fmt.Errorf("%w: %w", errTermOver, err)
+			}
+			if err != nil {
+				return fmt.Errorf("first checkpoint: %w", err)
+			}
+		}
 	}
-	r.done = true
+	r.resumed = true
 	return r.next.send(ctx, b)
 }
 

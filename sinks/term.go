@@ -74,7 +74,7 @@ func (d *delivery) chain(t *term, l *lease.Lease, from *progress) sender {
 	rw, _ := d.w.(Resumable)
 	var s sender = write{w: d.w, metrics: d.m, track: d.track}
 	s = timeout{next: s, d: d.cfg.WriteTimeout}
-	s = &resume{next: s, w: rw, from: Resume{State: from.last.State, Replayed: from.last.Replayed}}
+	s = &idempotence{next: s, w: rw, progress: from, from: Resume{State: from.last.State, Replayed: from.last.Replayed}}
 	s = deadLetter{next: s, dlq: d.dlq, sink: d.name, dead: func(n int) { d.m.dead.Add(float64(n)) }, log: d.log, track: d.track}
 	s = commit{next: s, progress: from, w: rw}
 	s = fence{next: s, lease: l}
