@@ -200,7 +200,7 @@ func (m MemoryTarget) Name() string                               { return "memo
 func (m MemoryTarget) NewWriter(*testing.T) connector.Writer      { return m.M.Writer() }
 func (m MemoryTarget) Read(*testing.T) []Received                 { return m.M.Received() }
 func (m MemoryTarget) Poison(e *connector.Event) *connector.Event { e.ID = "poison-" + e.ID; return e }
-func (m MemoryTarget) TimeoutAfterWrite(_ *testing.T, n int)       { m.M.LoseAnswers(n) }
+func (m MemoryTarget) TimeoutAfterWrite(_ *testing.T, n int)      { m.M.LoseAnswers(n) }
 func (m MemoryTarget) Outage(*testing.T) func() {
 	m.M.SetDown(errors.New("sinktest: memory target down"))
 	return func() { m.M.SetDown(nil) }
