@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks"
 )
 
 // Settings is what the wiring passes to the Writer.
@@ -31,13 +32,14 @@ type Writer struct {
 	transport *kafka.Transport
 	admin     *kafka.Client
 	log       *slog.Logger
+	ledger    *ledger
 
 	mu          sync.Mutex
 	topicsReady bool
 	spare       *scratch // buffers of the last successful Write, for the next one
 }
 
-var _ connector.Writer = (*Writer)(nil)
+var _ sinks.Resumable = (*Writer)(nil)
 
 // Name is the sink's name: its consumer, metric label and dead-letter subject.
 const Name = "kafka"
@@ -69,8 +71,10 @@ func New(cfg Config, set Settings) (*Writer, error) {
 		Compression:  codec(cfg.Compression),
 		Transport:    t,
 	}
+	l := newLedger()
+	kw.Completion = l.completed
 	return &Writer{
-		cfg: cfg, enc: newEncoder(cfg), kw: kw, transport: t, log: set.Logger,
+		cfg: cfg, enc: newEncoder(cfg), kw: kw, transport: t, log: set.Logger, ledger: l,
 		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
 	}, nil
 }
@@ -99,14 +103,20 @@ func trimAll(ss []string) []string {
 
 // Write writes batch and returns nil when every event is in Kafka,
 // acknowledged by all in-sync replicas. Otherwise it returns a
-// connector.WriteErrors lined up with batch: Permanent for events Kafka will
-// never take (too large, topic missing with creation off, not authorized),
-// transient for the rest. Per topic, requests go out in order and stop at
-// the first that fails, so a key's later events are never written before
-// its earlier ones.
+// connector.WriteErrors lined up with batch: connector.ErrAlreadyWritten
+// for events found in Kafka from a write whose outcome was unknown (see
+// ledger), Permanent for events Kafka will never take (too large, topic
+// missing with creation off, not authorized), transient for the rest. Per
+// topic, requests go out in order and stop at the first that fails, so a
+// key's later events are never written before its earlier ones.
 func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	if err := w.ensureTopics(ctx); err != nil {
 		return err
+	}
+	if doubt := w.ledger.doubtful(); len(doubt) > 0 {
+		if err := w.tail(ctx, doubt, nil); err != nil {
+			return err
+		}
 	}
 	errs := make(connector.WriteErrors, len(batch))
 	sc := w.takeScratch(len(batch))
@@ -114,6 +124,10 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	var order []string
 	groups := map[string][]int{}
 	for i, e := range batch {
+		if w.ledger.written(e.ID) {
+			errs[i] = connector.ErrAlreadyWritten
+			continue
+		}
 		m, err := w.enc.message(e, sc)
 		if err == nil && size(&m) > w.cfg.BatchBytes {
 			err = fmt.Errorf("%w: event %s takes %d bytes, CONNECTOR_KAFKA_BATCH_BYTES is %d", ErrTooLarge, e.ID, size(&m), w.cfg.BatchBytes)
@@ -132,11 +146,16 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 		w.writeTopic(ctx, msgs, groups[topic], errs)
 	}
 	for _, err := range errs {
-		if err != nil {
+		if err != nil && !errors.Is(err, connector.ErrAlreadyWritten) {
 			return errs // kafka-go may still be sending what it was given: the scratch is left to it
 		}
 	}
 	w.putScratch(sc)
+	for _, err := range errs {
+		if err != nil {
+			return errs
+		}
+	}
 	return nil
 }
 
@@ -167,10 +186,12 @@ func (w *Writer) putScratch(sc *scratch) {
 // transient failure the rest is held back.
 func (w *Writer) writeTopic(ctx context.Context, msgs []kafka.Message, idx []int, errs connector.WriteErrors) {
 	chunks := chunk(msgs, idx, w.cfg.BatchSize, w.cfg.BatchBytes)
+	before := w.ledger.snapshot(msgs[idx[0]].Topic)
 	for n, c := range chunks {
 		if w.writeChunk(ctx, msgs, c, errs) {
 			continue
 		}
+		w.ledger.failed(msgs[idx[0]].Topic, before)
 		for _, later := range chunks[n+1:] {
 			for _, i := range later {
 				errs[i] = ErrNotAttempted
