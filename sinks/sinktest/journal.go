@@ -128,12 +128,16 @@ func (j *Journal) DeadLetters(t testing.TB, cfg sinks.DeadLetterConfig) []jetstr
 // cut is replaced after about this long.
 const LeaseTTL = 3 * time.Second
 
+// WriteTimeout is how long one write may take in tests; a target that
+// answers later than this has timed out.
+const WriteTimeout = 2 * time.Second
+
 // Config returns a delivery configuration for tests: quick retries, short
 // leases, and the dead-letter stream and the lease bucket in memory.
 func Config() sinks.Config {
 	return sinks.Config{
 		RetryMin: 2 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		WriteTimeout: 10 * time.Second, AckWait: 30 * time.Second,
+		WriteTimeout: WriteTimeout, AckWait: 30 * time.Second,
 		DeadLetter: sinks.DeadLetterConfig{Stream: "AGENTPHONE_DLQ", SubjectPrefix: "agentphone-dlq", MaxAge: time.Hour, Replicas: 1, Memory: true},
 		Lease:      sinks.LeaseConfig{Bucket: "AGENTPHONE_SINK_LEASES", TTL: LeaseTTL, Replicas: 1, Memory: true},
 	}

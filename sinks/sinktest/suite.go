@@ -277,7 +277,17 @@ func (h *harness) exactlyOnce(t *testing.T, r *sinks.Runner, events []*connector
 	if d := Duplicates(got); d != 0 {
 		t.Fatalf("%d duplicates of %d events; %s", d, len(events), st)
 	}
+	if c, ok := h.target.(OnceChecker); ok {
+		c.CheckOnce(t)
+	}
 	return st
+}
+
+// OnceChecker is a Target that holds more than Read shows (BigQuery's
+// typed tables besides its events table): CheckOnce fails the test when
+// any of it holds a row twice.
+type OnceChecker interface {
+	CheckOnce(t *testing.T)
 }
 
 // abandon closes r with a context that has ended: whatever it holds is
