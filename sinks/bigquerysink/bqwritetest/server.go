@@ -30,7 +30,7 @@ type Server struct {
 	drop    int                // next appends to write without an answer
 	late    int                // next appends to write and answer only after lateBy
 	lateBy  time.Duration
-	appends int                // append requests answered or dropped
+	appends int // append requests answered or dropped
 
 	addr string
 	gs   *grpc.Server
