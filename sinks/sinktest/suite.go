@@ -203,11 +203,11 @@ func deadLettersPoison(t *testing.T, h *harness) {
 	if len(dead) != 1 {
 		t.Fatalf("dead-letter stream holds %d messages, want 1", len(dead))
 	}
-	hd := dead[0].Headers()
+	hd := dead[0].Header
 	if hd.Get(sinks.HeaderSink) != h.target.Name() || hd.Get(sinks.HeaderEventID) != poison.ID || hd.Get(sinks.HeaderReason) == "" {
 		t.Fatalf("dead letter headers %v: want sink %q, event %q and a reason", hd, h.target.Name(), poison.ID)
 	}
-	if e, err := connector.Unmarshal(dead[0].Data()); err != nil || e.ID != poison.ID {
+	if e, err := connector.Unmarshal(dead[0].Data); err != nil || e.ID != poison.ID {
 		t.Fatalf("dead letter data is not the poisoned event: %v", err)
 	}
 	t.Logf("dead-letter reason: %s", hd.Get(sinks.HeaderReason))
