@@ -63,14 +63,14 @@ type Settings struct {
 // It is safe for concurrent use; concurrent runs, here or on other
 // replicas, are refused with ErrBusy.
 type Backfill struct {
-	cfg   Config
-	d     Deps
+	cfg    Config
+	d      Deps
 	kv     jetstream.KeyValue
 	leases *lease.Bucket
 	log    *slog.Logger
-	now   func() time.Time
-	owner string
-	runs  *prometheus.CounterVec
+	now    func() time.Time
+	owner  string
+	runs   *prometheus.CounterVec
 
 	loop periodic
 }
