@@ -84,6 +84,13 @@ func (w *recWriter) Write(ctx context.Context, batch []*connector.Event) error {
 
 func (w *recWriter) Close(ctx context.Context) error { return w.w.Close(ctx) }
 
+// Resume and Checkpoint pass on to the memory writer, which is a
+// sinks.Resumable: the recorder keeps its exactly-once behaviour.
+func (w *recWriter) Resume(ctx context.Context, from sinks.Resume) error {
+	return w.w.(sinks.Resumable).Resume(ctx, from)
+}
+func (w *recWriter) Checkpoint() ([]byte, error) { return w.w.(sinks.Resumable).Checkpoint() }
+
 // writers returns the replicas that wrote, in the order of their first write.
 func (rc *recorder) writers() []string {
 	rc.mu.Lock()
