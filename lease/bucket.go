@@ -28,6 +28,7 @@ type HeldError struct {
 	Key, Holder, State string
 }
 
+// Error says who holds the key, and its state if finished.
 func (e *HeldError) Error() string {
 	if e.State != "" {
 		return fmt.Sprintf("lease %s: finished by %s (%s)", e.Key, e.Holder, e.State)
