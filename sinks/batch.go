@@ -3,7 +3,7 @@ package sinks
 import (
 	"fmt"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 
 	connector "github.com/agentphone-connector/connector"
 )
@@ -21,7 +21,7 @@ const (
 
 // item is one journal message of a batch.
 type item struct {
-	msg    jetstream.Msg
+	msg    *nats.Msg
 	seq    uint64           // journal stream sequence
 	ev     *connector.Event // nil when the message is not an event; refers to msg's data
 	state  outcome
@@ -36,13 +36,13 @@ type batch struct {
 
 // newBatch decodes the journal messages; one that is not an event is
 // rejected at once, to be dead-lettered.
-func newBatch(msgs []jetstream.Msg, seqs []uint64) *batch {
+func newBatch(msgs []*nats.Msg, seqs []uint64) *batch {
 	b := &batch{items: make([]item, len(msgs))}
 	for i, m := range msgs {
 		it := &b.items[i]
 		it.msg, it.seq = m, seqs[i]
 		var err error
-		if it.ev, err = connector.UnmarshalNoCopy(m.Data()); err != nil {
+		if it.ev, err = connector.UnmarshalNoCopy(m.Data); err != nil {
 			it.ev, it.state = nil, rejected
 			it.reason = connector.Permanent(fmt.Errorf("decode journal message: %w", err))
 		}

@@ -67,7 +67,7 @@ func (dl *deadLetters) ensure(ctx context.Context) error {
 // ack. The message ID makes a second publish of the same event by the same
 // sink (after a crash, say) a no-op.
 func (dl *deadLetters) publish(ctx context.Context, sink string, it *item, reason error) error {
-	msg := &nats.Msg{Subject: dl.cfg.SubjectPrefix + "." + sink, Data: it.msg.Data(), Header: nats.Header{}}
+	msg := &nats.Msg{Subject: dl.cfg.SubjectPrefix + "." + sink, Data: it.msg.Data, Header: nats.Header{}}
 	h := msg.Header
 	h.Set("Content-Type", connector.ContentType)
 	h.Set(HeaderSink, sink)

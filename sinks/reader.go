@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 
 	"github.com/agentphone-connector/connector/lease"
 )
@@ -20,7 +20,7 @@ import (
 // dropped; one read again because the consumer was moved back (the term's
 // start, a replay) is handed on and counted in rewound.
 type reader struct {
-	c       jetstream.Consumer
+	pull    *puller
 	batch   Batching
 	bytes   int          // Batching.Bytes, raised to fit the largest event
 	lease   *lease.Lease // a pull ends before the lease could
@@ -36,8 +36,8 @@ func (r *reader) next() (*batch, error) {
 	if wait < time.Millisecond {
 		return nil, errLeaseExpiring
 	}
-	msgs, err := r.fetch(wait)
-	var keep []jetstream.Msg
+	msgs, err := r.pull.fetch(r.batch.Size, r.bytes, wait)
+	var keep []*nats.Msg
 	var seqs []uint64
 	again := 0
 	for _, m := range msgs {
@@ -62,27 +62,6 @@ func (r *reader) next() (*batch, error) {
 		return nil, err
 	}
 	return newBatch(keep, seqs), err
-}
-
-// fetch pulls up to Size events and Bytes bytes, waiting at most wait. What
-// arrived before a failure comes with the error.
-func (r *reader) fetch(wait time.Duration) ([]jetstream.Msg, error) {
-	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(wait)}
-	if r.bytes > 0 {
-		opts = append(opts, jetstream.FetchMaxBytes(r.bytes))
-	}
-	b, err := r.c.Fetch(r.batch.Size, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("pull: %w", err)
-	}
-	msgs := make([]jetstream.Msg, 0, r.batch.Size)
-	for m := range b.Messages() {
-		msgs = append(msgs, m)
-	}
-	if err := b.Error(); err != nil {
-		return msgs, fmt.Errorf("pull: %w", err)
-	}
-	return msgs, nil
 }
 
 // run hands batches to out until stop closes or a pull fails (the error

@@ -106,12 +106,8 @@ func (d *delivery) rewind(ctx context.Context, l *lease.Lease) (*reader, *progre
 	if _, err = journal.ResetConsumerToSequence(ctx, name, from); err != nil {
 		return nil, nil, fmt.Errorf("rewind: %w", err)
 	}
-	c, err := journal.Consumer(ctx, name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("consumer: %w", err)
-	}
 	rd := &reader{
-		c: c, batch: d.batch, bytes: d.fetchBytes,
+		pull: newPuller(d.js, journal.CachedInfo().Config.Name, name), batch: d.batch, bytes: d.fetchBytes,
 		lease: l, high: info.Delivered.Stream, rewound: func(n int) { d.m.rewound.Add(float64(n)) },
 	}
 	return rd, p, nil
