@@ -1,67 +1,69 @@
 // Package natsservertest runs a real NATS cluster for tests: nats-server
-// nodes with JetStream, in process, routed to each other on loopback, each
-// with its own store. A node can be killed and started again on the same
-// ports and store, as a crash and a restart would.
+// processes with JetStream, routed to each other on loopback, each with its
+// own store. The server is the module's own nats-server dependency, built
+// once and cached. A node can be killed (SIGKILL: a crash, for its
+// clients and its peers) and started again on the same ports and store.
 package natsservertest
 
 import (
 	"fmt"
 	"net"
-	"net/url"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Cluster is a running set of routed nats-server nodes. Its methods are safe
-// for concurrent use.
+// Cluster is a set of routed nats-server nodes. Its methods are safe for
+// concurrent use.
 type Cluster struct {
 	t     testing.TB
+	bin   string
 	mu    sync.Mutex
 	nodes []*node
 }
 
 type node struct {
-	opts *server.Options
-	srv  *server.Server // nil while stopped
+	name                 string
+	client, route, monit int
+	dir                  string
+	routes               string
+	cmd                  *exec.Cmd // nil while stopped
+	exited               chan struct{}
 }
 
-// StartCluster starts n nodes and waits until they are routed to each other
-// and JetStream has a meta leader. Every node is shut down when the test
-// ends.
+// StartCluster starts n nodes and waits until JetStream is healthy on each:
+// routed, with a meta leader. Every node is killed when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := StartNodes(t, n, n)
-	c.WaitForMetaLeader(30 * time.Second)
+	for i := range n {
+		c.WaitHealthy(i, time.Minute)
+	}
 	return c
 }
 
 // StartNodes prepares n nodes and starts the first `start` of them; Start
-// starts the others. A cluster started short of its nodes is one still
-// forming: JetStream has no meta leader until a majority runs.
+// starts the others. A cluster started short of a majority of its nodes is
+// one still forming: JetStream has no meta leader yet.
 func StartNodes(t testing.TB, n, start int) *Cluster {
 	t.Helper()
-	client, routes := freePorts(t, n), freePorts(t, n)
-	var routeURLs []string
-	for _, p := range routes {
-		routeURLs = append(routeURLs, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	c := &Cluster{t: t}
+	c := &Cluster{t: t, bin: serverBinary(t)}
+	ports := freePorts(t, 3*n)
+	var routes []string
 	for i := range n {
-		c.nodes = append(c.nodes, &node{opts: &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1),
-			Host:       "127.0.0.1",
-			Port:       client[i],
-			NoSigs:     true,
-			MaxPayload: 8 << 20,
-			JetStream:  true,
-			StoreDir:   t.TempDir(),
-			Cluster:    server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: routes[i]},
-			Routes:     server.RoutesFromStr(strings.Join(routeURLs, ",")),
-		}})
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3*i+1]))
+	}
+	for i := range n {
+		c.nodes = append(c.nodes, &node{
+			name: fmt.Sprintf("n%d", i+1), client: ports[3*i], route: ports[3*i+1], monit: ports[3*i+2],
+			dir: t.TempDir(), routes: strings.Join(routes, ","),
+		})
 	}
 	t.Cleanup(func() {
 		for i := range c.nodes {
@@ -74,47 +76,66 @@ func StartNodes(t testing.TB, n, start int) *Cluster {
 	return c
 }
 
-// Start starts node i (0-based) on its ports and store.
+// Start starts node i (0-based) on its ports and store and waits until it
+// accepts client connections.
 func (c *Cluster) Start(i int) {
 	c.t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	nd := c.nodes[i]
-	if nd.srv != nil {
+	if nd.cmd != nil {
 		return
 	}
-	opts := *nd.opts
-	srv, err := server.NewServer(&opts)
-	if err != nil {
-		c.t.Fatalf("node %s: %v", nd.opts.ServerName, err)
+	conf := filepath.Join(nd.dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(nd.config()), 0o600); err != nil {
+		c.t.Fatal(err)
 	}
-	go srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		srv.Shutdown()
-		c.t.Fatalf("node %s not ready", nd.opts.ServerName)
+	cmd := exec.Command(c.bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("node %s: %v", nd.name, err)
 	}
-	nd.srv = srv
+	nd.cmd, nd.exited = cmd, make(chan struct{})
+	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(nd.exited)
+	if err := waitDial(fmt.Sprintf("127.0.0.1:%d", nd.client), nd.exited, 30*time.Second); err != nil {
+		c.t.Fatalf("node %s: %v", nd.name, err)
+	}
 }
 
-// Kill stops node i at once, as a crash would for its clients and peers.
+// config is the node's configuration file.
+func (nd *node) config() string {
+	var routes []string
+	for _, r := range strings.Split(nd.routes, ",") {
+		routes = append(routes, strconv.Quote(r))
+	}
+	return fmt.Sprintf(`server_name: %s
+listen: "127.0.0.1:%d"
+http: "127.0.0.1:%d"
+max_payload: 8MB
+jetstream { store_dir: %q }
+cluster { name: test, listen: "127.0.0.1:%d", routes: [%s] }
+`, nd.name, nd.client, nd.monit, filepath.Join(nd.dir, "jetstream"), nd.route, strings.Join(routes, ", "))
+}
+
+// Kill kills node i with SIGKILL and waits until it has exited.
 func (c *Cluster) Kill(i int) {
 	c.mu.Lock()
-	srv := c.nodes[i].srv
-	c.nodes[i].srv = nil
+	nd := c.nodes[i]
+	cmd, exited := nd.cmd, nd.exited
+	nd.cmd = nil
 	c.mu.Unlock()
-	if srv != nil {
-		srv.Shutdown()
-		srv.WaitForShutdown()
+	if cmd != nil {
+		_ = cmd.Process.Kill()
+		<-exited
 	}
 }
 
 // Name returns node i's server name.
-func (c *Cluster) Name(i int) string { return c.nodes[i].opts.ServerName }
+func (c *Cluster) Name(i int) string { return c.nodes[i].name }
 
 // Index returns the index of the node named name, or -1.
 func (c *Cluster) Index(name string) int {
 	for i, nd := range c.nodes {
-		if nd.opts.ServerName == name {
+		if nd.name == name {
 			return i
 		}
 	}
@@ -126,39 +147,95 @@ func (c *Cluster) Index(name string) int {
 func (c *Cluster) URLs() string {
 	var urls []string
 	for _, nd := range c.nodes {
-		urls = append(urls, (&url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", nd.opts.Port)}).String())
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", nd.client))
 	}
 	return strings.Join(urls, ",")
 }
 
-// WaitForMetaLeader waits until a running node reports a JetStream meta
-// leader that every running node agrees is current.
-func (c *Cluster) WaitForMetaLeader(timeout time.Duration) {
+// WaitHealthy waits until node i reports JetStream healthy (its /healthz
+// answers 200: routed, a meta leader known, its streams current).
+func (c *Cluster) WaitHealthy(i int, timeout time.Duration) {
 	c.t.Helper()
+	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", c.nodes[i].monit)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if c.metaLeaderElected() {
-			return
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatalf("no JetStream meta leader within %v", timeout)
+	c.t.Fatalf("node %s: JetStream not healthy within %v", c.nodes[i].name, timeout)
 }
 
-func (c *Cluster) metaLeaderElected() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	leader := false
-	for _, nd := range c.nodes {
-		if nd.srv == nil {
-			continue
-		}
-		if !nd.srv.JetStreamIsCurrent() {
-			return false
-		}
-		leader = leader || nd.srv.JetStreamIsLeader()
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// serverBinary returns the nats-server this module depends on, built once
+// and kept in the user's cache directory under its version, so that later
+// test runs start at once.
+func serverBinary(t testing.TB) string {
+	t.Helper()
+	build.once.Do(func() { build.bin, build.err = buildServer() })
+	if build.err != nil {
+		t.Fatal(build.err)
 	}
-	return leader
+	return build.bin
+}
+
+const serverModule = "github.com/nats-io/nats-server/v2"
+
+func buildServer() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", serverModule).Output()
+	if err != nil {
+		return "", fmt.Errorf("version of %s: %w", serverModule, err)
+	}
+	version := strings.TrimSpace(string(out))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "agentphone-connector", "nats-server-"+version)
+	bin := filepath.Join(dir, "nats-server")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// Built beside its final name and renamed, so that test binaries
+	// building it at the same time never run a half-written file.
+	tmp, err := os.MkdirTemp(dir, "build")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	out, err = exec.Command("go", "build", "-o", filepath.Join(tmp, "nats-server"), serverModule).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build nats-server: %w: %s", err, out)
+	}
+	return bin, os.Rename(filepath.Join(tmp, "nats-server"), bin)
+}
+
+func waitDial(addr string, exited <-chan struct{}, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("exited before listening on %s", addr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("not listening on %s within %v", addr, timeout)
 }
 
 // freePorts returns n TCP ports free on loopback at the moment.
