@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,4 +52,25 @@ func prefill(ctx context.Context, dir string, n int, shape traffic) error {
 	}
 	fmt.Fprintf(os.Stderr, "prefilled %d events in %v\n", n, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// runPrefill fills a data directory for a connector to start on, e.g. to
+// profile it on a journal of production size:
+//
+//	loadbench prefill --dir ./data --events 1000000 --agents 100000 --conversations 100000
+//	CONNECTOR_DATA_DIR=./data CONNECTOR_PPROF=true connector serve
+func runPrefill(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("prefill", flag.ContinueOnError)
+	dir := fs.String("dir", "", "data directory (CONNECTOR_DATA_DIR) to fill; required")
+	n := fs.Int("events", 1_000_000, "events to journal")
+	agents := fs.Int("agents", 4, "distinct agents the deliveries come from")
+	convs := fs.Int("conversations", 1000, "distinct SMS conversations")
+	calls := fs.Int("calls", 0, "distinct calls the call_ended deliveries cycle through; 0 for a new call each")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("--dir is required")
+	}
+	return prefill(ctx, *dir, *n, traffic{agents: *agents, conversations: *convs, calls: *calls})
 }
