@@ -68,7 +68,7 @@ func (r retry) send(ctx context.Context, b *batch) error {
 		case err == nil:
 			err = errors.New("sinks: batch not settled") // a sender forgot to say why
 		}
-		wait := backoff(attempt, r.min, r.max)
+		wait := connector.Backoff{Min: r.min, Max: r.max}.Delay(attempt)
 		r.track.fail(err, wait)
 		if !sleep(wait, r.stop) {
 			return fmt.Errorf("%w: %w", errTermOver, err)

@@ -143,7 +143,7 @@ func (d *delivery) hold(l *lease.Lease) bool {
 			attempt = -1
 			continue
 		}
-		wait := backoff(attempt, d.cfg.RetryMin, d.cfg.RetryMax)
+		wait := connector.Backoff{Min: d.cfg.RetryMin, Max: d.cfg.RetryMax}.Delay(attempt)
 		d.track.fail(err, wait)
 		if !sleep(wait, d.quit) {
 			d.release(l)
