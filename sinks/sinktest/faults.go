@@ -42,9 +42,17 @@ func timesOutAfterWriting(t *testing.T, h *harness) {
 func killedMidBatchTakenOver(t *testing.T, h *harness) {
 	events := Events("kill", 100, 5)
 	h.journal.Append(t, events...)
-	h.killMidBatch(t)
+	killed := h.killMidBatch(t)
 	r2, _ := h.replica(t, "b", sinks.Batching{Size: 25, Wait: 10 * time.Millisecond}, h.target.NewWriter(t))
 	start(t, r2)
+	waitStatus(t, r2, "holder", func(s sinks.Status) bool { return s.Role == sinks.RoleHolder })
+	// The dead holder's lease lapses at most a TTL after its last renewal,
+	// which came before it died; the standby asks every twentieth of it.
+	took := time.Since(killed)
+	if took > LeaseTTL+LeaseTTL/10 {
+		t.Fatalf("another replica took the sink %s after the holder died (lease TTL %s)", took, LeaseTTL)
+	}
+	t.Logf("another replica took the sink %s after the holder died (lease TTL %s)", took, LeaseTTL)
 	st := h.exactlyOnce(t, r2, events)
 	if st.Skipped == 0 {
 		t.Fatalf("the new holder skipped nothing, though half a batch was in the target: %s", st)
@@ -70,8 +78,8 @@ func killedMidBatchRestarted(t *testing.T, h *harness) {
 
 // killMidBatch runs the replica "a" until it has written half of its
 // second batch, then kills it: its journal connection is cut and it never
-// writes again.
-func (h *harness) killMidBatch(t *testing.T) {
+// writes again. It returns when it died.
+func (h *harness) killMidBatch(t *testing.T) time.Time {
 	t.Helper()
 	kw := &killWriter{wrapped: wrapped{h.target.NewWriter(t)}, at: 2, dead: make(chan struct{})}
 	r, nc := h.runner(t, sinks.Batching{Size: 25, Wait: 10 * time.Millisecond}, kw)
@@ -82,7 +90,9 @@ func (h *harness) killMidBatch(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the second batch was never written")
 	}
+	killed := time.Now()
 	abandon(t, r)
+	return killed
 }
 
 // closeWithTargetGone closes the runner while the target is down with
