@@ -42,6 +42,7 @@ func (d *delivery) runTerm(t *term, l *lease.Lease) error {
 	if err != nil {
 		return err
 	}
+	d.track.set(StateDelivering) // after a failed term, the journal answers again
 	chain := d.chain(t, l, from)
 	batches := make(chan *batch)
 	var readErr error
