@@ -114,6 +114,9 @@ func (l *ledger) doubtful() []string {
 // to now. from overrides the ledger's ends (a checkpoint); a partition
 // neither knows is read from its start (it was made since).
 func (w *Writer) tail(ctx context.Context, topics []string, from map[string]map[int]int64) error {
+	if err := w.drain(ctx); err != nil {
+		return err
+	}
 	now, start, err := w.offsets(ctx, topics)
 	if err != nil {
 		return err
@@ -144,6 +147,30 @@ func (w *Writer) tail(ctx context.Context, topics []string, from map[string]map[
 	}
 	l.mu.Unlock()
 	return nil
+}
+
+// drain waits, before partitions are read back, until kafka-go has an
+// answer for every produce request it was given: a WriteMessages ended by
+// its ctx leaves its requests running, and one landing after the read-back
+// would be written twice. The producer is closed (which waits for them)
+// and a new one takes its place; when ctx ends first the closing goes on,
+// and the next drain waits for it.
+func (w *Writer) drain(ctx context.Context) error {
+	if w.closing == nil {
+		if !w.cut {
+			return nil
+		}
+		old, ch := w.kw, make(chan error, 1)
+		go func() { ch <- old.Close() }()
+		w.closing, w.kw, w.cut = ch, w.newProducer(), false
+	}
+	select {
+	case <-w.closing:
+		w.closing = nil
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: waiting for produce requests cut short: %w", ctx.Err())
+	}
 }
 
 // offsets returns the first and the end offset of every partition of the

@@ -37,6 +37,9 @@ type Writer struct {
 	mu          sync.Mutex
 	topicsReady bool
 	spare       *scratch // buffers of the last successful Write, for the next one
+
+	cut     bool       // a WriteMessages ended by its ctx: kafka-go may still be sending (see drain)
+	closing chan error // the producer being closed by drain, or nil
 }
 
 var _ sinks.Resumable = (*Writer)(nil)
@@ -58,25 +61,31 @@ func New(cfg Config, set Settings) (*Writer, error) {
 		return nil, err
 	}
 	addr := kafka.TCP(trimAll(cfg.Brokers)...)
-	kw := &kafka.Writer{
-		Addr:         addr,
+	w := &Writer{
+		cfg: cfg, enc: newEncoder(cfg), transport: t, log: set.Logger, ledger: newLedger(),
+		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
+	}
+	w.kw = w.newProducer()
+	return w, nil
+}
+
+// newProducer returns a kafka-go Writer with the sink's settings, which
+// reports every partition's answer to the ledger.
+func (w *Writer) newProducer() *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         w.admin.Addr,
 		Balancer:     &kafka.Murmur2Balancer{}, // the Java client's partitioner: a key lands where Java producers put it
 		MaxAttempts:  1,                        // the Runner retries, with backoff that honours ctx
-		BatchSize:    cfg.BatchSize,
-		BatchBytes:   2 * int64(cfg.BatchBytes), // Write sizes requests itself; this only guards kafka-go's own check
-		BatchTimeout: time.Millisecond,          // Write hands over whole batches: nothing to linger for
-		ReadTimeout:  cfg.Timeout,
-		WriteTimeout: cfg.Timeout,
+		BatchSize:    w.cfg.BatchSize,
+		BatchBytes:   2 * int64(w.cfg.BatchBytes), // Write sizes requests itself; this only guards kafka-go's own check
+		BatchTimeout: time.Millisecond,            // Write hands over whole batches: nothing to linger for
+		ReadTimeout:  w.cfg.Timeout,
+		WriteTimeout: w.cfg.Timeout,
 		RequiredAcks: kafka.RequireAll,
-		Compression:  codec(cfg.Compression),
-		Transport:    t,
+		Compression:  codec(w.cfg.Compression),
+		Transport:    w.transport,
+		Completion:   w.ledger.completed,
 	}
-	l := newLedger()
-	kw.Completion = l.completed
-	return &Writer{
-		cfg: cfg, enc: newEncoder(cfg), kw: kw, transport: t, log: set.Logger, ledger: l,
-		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
-	}, nil
 }
 
 func codec(name string) compress.Compression {
@@ -225,6 +234,7 @@ func chunk(msgs []kafka.Message, idx []int, maxN, maxBytes int) [][]int {
 // ones are dead-lettered.
 func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, errs connector.WriteErrors) bool {
 	err := w.kw.WriteMessages(ctx, subset(msgs, c)...)
+	w.cut = w.cut || err != nil && ctx.Err() != nil
 	var tooLarge []int
 	for j, i := range c {
 		e := errAt(err, j, len(c))
@@ -234,7 +244,9 @@ func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, 
 		}
 	}
 	for n, i := range tooLarge {
-		errs[i] = classify(errAt(w.kw.WriteMessages(ctx, msgs[i]), 0, 1), w.cfg.CreateTopics)
+		werr := w.kw.WriteMessages(ctx, msgs[i])
+		w.cut = w.cut || werr != nil && ctx.Err() != nil
+		errs[i] = classify(errAt(werr, 0, 1), w.cfg.CreateTopics)
 		if errs[i] != nil && !connector.IsPermanent(errs[i]) {
 			for _, rest := range tooLarge[n+1:] {
 				errs[rest] = ErrNotAttempted
@@ -307,7 +319,13 @@ func (w *Writer) ensureTopics(ctx context.Context) error {
 // ends first it returns ctx's error and the flush finishes in the background.
 func (w *Writer) Close(ctx context.Context) error {
 	done := make(chan error, 1)
-	go func() { done <- w.kw.Close() }()
+	closing, kw := w.closing, w.kw
+	go func() {
+		if closing != nil {
+			<-closing
+		}
+		done <- kw.Close()
+	}()
 	select {
 	case err := <-done:
 		w.transport.CloseIdleConnections()
