@@ -53,8 +53,12 @@ func BenchmarkPull(b *testing.B) {
 	var pull, fetch cost
 	for i := 0; b.Loop(); i++ {
 		rounds := []func(){
-			func() { pull.add(round(b, ctx, s, "p", events, func(c jetstream.Consumer) int { return pullAll(b, js, c, size) })) },
-			func() { fetch.add(round(b, ctx, s, "f", events, func(c jetstream.Consumer) int { return fetchAll(b, c, size) })) },
+			func() {
+				pull.add(round(b, ctx, s, "p", events, func(c jetstream.Consumer) int { return pullAll(b, js, c, size) }))
+			},
+			func() {
+				fetch.add(round(b, ctx, s, "f", events, func(c jetstream.Consumer) int { return fetchAll(b, c, size) }))
+			},
 		}
 		rounds[i%2]()
 		rounds[(i+1)%2]()
