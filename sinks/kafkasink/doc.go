@@ -35,16 +35,20 @@
 // the sink's checkpoint, saved with every journal position the sink
 // commits: a replica that takes the sink over (or this one after a crash)
 // reads the partitions from the checkpoint on in the same way, so what the
-// last holder wrote and did not commit is not written again. Reading back
-// costs one fetch per partition holding such records, and happens only
-// after an unknown outcome or at the start of a term.
+// last holder wrote and did not commit is not written again. Before it
+// reads back, the writer waits until kafka-go has an answer for every
+// produce request it sent (a write cut short by its context leaves them
+// running). Reading back costs one fetch per partition holding such
+// records, and happens only after an unknown outcome or at the start of a
+// term.
 //
 // Where a copy can still appear: a produce the broker applied but had not
 // replicated to the in-sync replicas when the sink read the partition back
-// (consumers see up to the high watermark only), or one a broker applied
-// after that read (a request held in the broker longer than the sink's
-// retry wait); a holder frozen mid-write past its lease (see package
-// sinks); the first takeover after an upgrade from a version without
-// checkpoints. A re-drive with `connector replay` writes the events again
-// on purpose.
+// (consumers see up to the high watermark only), or one the broker applied
+// only after the client had given up on it and the sink had read back (a
+// request stuck in a broker longer than CONNECTOR_KAFKA_REQUEST_TIMEOUT
+// plus the retry wait); a holder frozen mid-write past its lease (see
+// package sinks); the first takeover after an upgrade from a version
+// without checkpoints. A re-drive with `connector replay` writes the
+// events again on purpose.
 package kafkasink
