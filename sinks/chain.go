@@ -14,22 +14,19 @@ import (
 // handing the batch on, as the OpenTelemetry Collector's exporterhelper
 // composes an exporter (outermost first):
 //
-//		retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ idempotence ─▶ timeout ─▶ write ─▶ connector.Writer
+//	retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ idempotence ─▶ timeout ─▶ write ─▶ connector.Writer
 //
-//	  - retry: sends again, after a backoff with jitter, until every event
-//	    is written, skipped or dead-lettered, or the term ends;
-//	  - fence: no attempt starts once the lease may have ended, and none
-//	    outlives it;
-//	  - commit: once the batch is settled, saves the sink's progress (the
-//	    journal position and the writer's checkpoint) and acknowledges the
-//	    journal;
-//	  - deadLetter: publishes what the target refused for good; a publish
-//	    that fails leaves the event to the next attempt;
-//	  - idempotence: before the term's first write, tells the writer what
-//	    the last holder saved, so it skips what the target already holds;
-//	  - timeout: bounds one write to the target;
-//	  - write: calls the Writer with the batch's pending events and sorts
-//	    the outcome per event.
+// retry sends again, after a backoff with jitter, until every event is
+// written, skipped or dead-lettered, or the term ends. fence starts no
+// attempt once the lease may have ended, and lets none outlive it. commit,
+// once the batch is settled, saves the sink's progress (the journal
+// position and the writer's checkpoint) and acknowledges the journal.
+// deadLetter publishes what the target refused for good; a publish that
+// fails leaves the event to the next attempt. idempotence, before the
+// term's first write, tells the writer what the last holder saved, so it
+// skips what the target already holds. timeout bounds one write to the
+// target. write calls the Writer with the batch's pending events and sorts
+// the outcome per event.
 //
 // A sender only looks at the events still to do, so a retry holds only the
 // events that failed, in their journal order.
