@@ -73,10 +73,10 @@ func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstrea
 // Reposition makes the named sink re-read the journal from stream sequence
 // seq on (the first event if seq is 0 or below it), leaving every other sink
 // alone, and writes the events from there to the target again even where
-// it holds them. It moves the sink's saved progress and its consumer; the
-// replica delivering the sink ends its term at its next commit and starts
-// again from there (the batch it holds is still written). It returns the
-// sequence the sink will read next.
+// it holds them. It moves the sink's saved progress, marked replayed; the
+// replica delivering the sink notices at its next commit or idle pull, and
+// starts a new term from there (a term moves the consumer to the progress).
+// It returns the sequence the sink will read next.
 func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink string, seq uint64) (uint64, error) {
 	name := ConsumerName(sink)
 	if _, err := js.Consumer(ctx, journalStream, name); err != nil {
@@ -85,18 +85,26 @@ func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink
 		}
 		return 0, fmt.Errorf("replay %s: %w", sink, err)
 	}
-	if kv, err := js.KeyValue(ctx, ProgressBucket(journalStream)); err == nil {
-		if err := replayProgress(ctx, kv, sink, max(seq, 1)); err != nil {
-			return 0, fmt.Errorf("replay %s: %w", sink, err)
-		}
-	} else if !errors.Is(err, jetstream.ErrBucketNotFound) {
+	s, err := js.Stream(ctx, journalStream)
+	if err != nil {
 		return 0, fmt.Errorf("replay %s: %w", sink, err)
 	}
-	resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, max(seq, 1))
-	if err != nil {
-		return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+	seq = max(seq, s.CachedInfo().State.FirstSeq, 1)
+	kv, err := js.KeyValue(ctx, ProgressBucket(journalStream))
+	if errors.Is(err, jetstream.ErrBucketNotFound) { // delivered by a version without saved progress
+		resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, seq)
+		if err != nil {
+			return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+		}
+		return resp.ResetSeq, nil
 	}
-	return resp.ResetSeq, nil
+	if err != nil {
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
+	}
+	if err := replayProgress(ctx, kv, sink, seq); err != nil {
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
+	}
+	return seq, nil
 }
 
 // SeqAt returns the journal sequence of the first event stored at or after

@@ -139,7 +139,10 @@ func (d *delivery) hold(l *lease.Lease) bool {
 			d.release(l)
 			return false
 		}
-		if err == nil {
+		if err == nil || errors.Is(err, errProgressMoved) {
+			if err != nil {
+				d.log.Info("sink progress moved (a replay); starting again from it", "sink", d.name)
+			}
 			attempt = -1
 			continue
 		}

@@ -69,7 +69,7 @@ func (r *idempotence) send(ctx context.Context, b *batch) error {
 		if err := r.w.Resume(ctx, r.from); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
-		if r.progress.rev == 0 {
+		if !r.progress.exists() {
 			state, err := r.w.Checkpoint()
 			if err == nil {
 				err = r.progress.save(ctx, b.items[0].seq-1, state)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -60,8 +61,17 @@ type saved struct {
 type progress struct {
 	kv   jetstream.KeyValue
 	sink string
-	rev  uint64 // 0: none yet
+
+	mu   sync.Mutex // the chain saves while the reader asks whether it moved
+	rev  uint64     // 0: none yet
 	last saved
+}
+
+// exists reports whether the sink has a progress entry to update.
+func (p *progress) exists() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rev != 0
 }
 
 // openProgress opens (creating it if needed) the progress bucket.
@@ -109,11 +119,13 @@ func (p *progress) save(ctx context.Context, seq uint64, state []byte) error {
 	if err != nil {
 		return err
 	}
-	var rev uint64
-	if p.rev == 0 {
+	p.mu.Lock()
+	rev := p.rev
+	p.mu.Unlock()
+	if rev == 0 {
 		rev, err = p.kv.Create(ctx, p.sink, v)
 	} else {
-		rev, err = p.kv.Update(ctx, p.sink, v, p.rev)
+		rev, err = p.kv.Update(ctx, p.sink, v, rev)
 	}
 	switch {
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
@@ -121,24 +133,49 @@ func (p *progress) save(ctx context.Context, seq uint64, state []byte) error {
 	case err != nil:
 		return fmt.Errorf("sink %s progress: %w", p.sink, err)
 	}
+	p.mu.Lock()
 	p.rev, p.last = rev, saved{Seq: seq, State: state}
+	p.mu.Unlock()
 	return nil
 }
 
-// replay moves the sink's saved position to before seq, keeping the
-// writer's checkpoint and marking it replayed; any holder's next save is
-// refused, so its term ends and the next one starts from here.
+// moved reports whether someone else wrote the progress since this term
+// read or last saved it (a replay, another holder).
+func (p *progress) moved(ctx context.Context) (bool, error) {
+	p.mu.Lock()
+	rev := p.rev
+	p.mu.Unlock()
+	e, err := p.kv.Get(ctx, p.sink)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return rev != 0, nil
+	case err != nil:
+		return false, fmt.Errorf("sink %s progress: %w", p.sink, err)
+	}
+	if e.Revision() == rev {
+		return false, nil
+	}
+	p.mu.Lock() // a save may have landed between the two reads
+	defer p.mu.Unlock()
+	return e.Revision() > p.rev, nil
+}
+
+// replayProgress moves the sink's saved position to before seq, keeping
+// the writer's checkpoint and marking it replayed; any holder's next save
+// is refused, so its term ends and the next one starts from here.
 func replayProgress(ctx context.Context, kv jetstream.KeyValue, sink string, seq uint64) error {
 	for range 5 {
 		p, found, err := loadProgress(ctx, kv, sink)
 		if err != nil {
 			return err
 		}
-		if !found {
-			return nil // no term has saved: the consumer's position is the sink's
-		}
 		v, _ := json.Marshal(saved{Seq: seq - 1, State: p.last.State, Replayed: true})
-		if _, err = kv.Update(ctx, sink, v, p.rev); err == nil {
+		if found {
+			_, err = kv.Update(ctx, sink, v, p.rev)
+		} else {
+			_, err = kv.Create(ctx, sink, v)
+		}
+		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {

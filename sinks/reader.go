@@ -22,11 +22,12 @@ import (
 type reader struct {
 	pull    *puller
 	batch   Batching
-	bytes   int          // Batching.Bytes, raised to fit the largest event
-	lease   *lease.Lease // a pull ends before the lease could
-	high    uint64       // the highest sequence read so far, by any holder
-	handed  uint64       // the highest sequence handed to the chain in this term
-	rewound func(n int)  // counts events read again
+	bytes   int                  // Batching.Bytes, raised to fit the largest event
+	lease   *lease.Lease         // a pull ends before the lease could
+	high    uint64               // the highest sequence read so far, by any holder
+	handed  uint64               // the highest sequence handed to the chain in this term
+	rewound func(n int)          // counts events read again
+	moved   func() (bool, error) // reports a progress written by someone else (a replay)
 }
 
 // next pulls the next batch, or nil when the pull brought nothing. What
@@ -57,6 +58,11 @@ func (r *reader) next() (*batch, error) {
 	}
 	if again > 0 {
 		r.rewound(again)
+	}
+	if len(keep) == 0 && err == nil && len(msgs) == 0 {
+		if moved, merr := r.moved(); merr == nil && moved { // idle: a replay would wait for the next event
+			return nil, errProgressMoved
+		}
 	}
 	if len(keep) == 0 {
 		return nil, err

@@ -110,6 +110,11 @@ func (d *delivery) rewind(ctx context.Context, l *lease.Lease) (*reader, *progre
 	rd := &reader{
 		pull: newPuller(d.js, journal.CachedInfo().Config.Name, name), batch: d.batch, bytes: d.fetchBytes,
 		lease: l, high: info.Delivered.Stream, rewound: func(n int) { d.m.rewound.Add(float64(n)) },
+		moved: func() (bool, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), d.batch.Wait+time.Second)
+			defer cancel()
+			return p.moved(ctx)
+		},
 	}
 	return rd, p, nil
 }
