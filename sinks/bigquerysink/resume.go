@@ -49,9 +49,10 @@ func (s *Sink) Checkpoint() ([]byte, error) {
 // checkpoint's write stream at its offset, and its first appends probe
 // what the stream holds beyond it (rows appended by the last holder after
 // the checkpoint are answered ALREADY_EXISTS and not stored again).
-// Without a checkpoint, or after a replay, each table gets a new stream.
-// The default stream has nothing to resume.
-func (s *Sink) Resume(_ context.Context, from sinks.Resume) error {
+// Without a checkpoint, or after a replay, each table gets a new stream,
+// opened here so that the first checkpoint already names it. The default
+// stream has nothing to resume.
+func (s *Sink) Resume(ctx context.Context, from sinks.Resume) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -73,6 +74,10 @@ func (s *Sink) Resume(_ context.Context, from sinks.Resume) error {
 		a.drop()
 		if ok && p.Stream != "" {
 			a.resume, a.next, a.probing = p.Stream, p.Next, true
+			continue
+		}
+		if _, err := a.stream(ctx); err != nil {
+			return err
 		}
 	}
 	return nil

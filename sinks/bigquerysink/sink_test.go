@@ -366,3 +366,26 @@ func TestResumeAcrossHolders(t *testing.T) {
 		t.Errorf("%d streams on the events table, want the one resumed", n)
 	}
 }
+
+// TestResumeFirstTerm: the checkpoint saved when a sink starts, before its
+// first write, names the streams it will write to, so a holder that dies
+// before its first commit leaves nothing to write twice.
+func TestResumeFirstTerm(t *testing.T) {
+	srv, addr := fakeBigQuery(t)
+	events := simulate(12, 4, 4, 1)
+	first := newTestSink(t, addr, StreamCommitted)
+	if err := first.Resume(t.Context(), sinks.Resume{}); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := first.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, first, events[:5], 5) // and dies before committing
+	next := newTestSink(t, addr, StreamCommitted)
+	if err := next.Resume(t.Context(), sinks.Resume{State: cp}); err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, next, events, 5)
+	assertOnce(t, srv, events)
+}
