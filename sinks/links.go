@@ -86,14 +86,14 @@ func (r *idempotence) send(ctx context.Context, b *batch) error {
 	return r.next.send(ctx, b)
 }
 
-// commit, once the batch is settled, saves the sink's progress (the last
-// journal sequence and the writer's checkpoint) and then acknowledges the
-// journal: the next holder starts after what was saved. A save refused
-// because the progress moved (a replay, another holder) ends the term.
+// commit, once the batch is settled, hands its last journal sequence and
+// the writer's checkpoint to the term's committer, which saves them as the
+// sink's progress and acknowledges the journal while the next batch is
+// written (see committer).
 type commit struct {
-	next     sender
-	progress *progress
-	w        Resumable // nil: nothing to checkpoint
+	next      sender
+	committer *committer
+	w         Resumable // nil: nothing to checkpoint
 }
 
 func (c commit) send(ctx context.Context, b *batch) error {
@@ -109,12 +109,7 @@ func (c commit) send(ctx context.Context, b *batch) error {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	if err := c.progress.save(ctx, b.last(), state); err != nil {
-		if errors.Is(err, errProgressMoved) {
-			return fmt.Errorf("%w: %w", errTermOver, err)
-		}
-		return err
-	}
-	_ = b.items[len(b.items)-1].msg.Ack() // all up to it; the saved progress is what counts
+	last := b.items[len(b.items)-1].msg
+	c.committer.push(commitReq{seq: b.last(), state: state, ack: func() error { return last.Ack() }})
 	return nil
 }

@@ -2,6 +2,7 @@ package sinks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -76,13 +77,24 @@ func (w *recWriter) Write(ctx context.Context, batch []*connector.Event) error {
 	}
 	w.rc.writes = append(w.rc.writes, recorded{w.replica, sinktest.IDs(batch)})
 	w.rc.counts[w.replica]++
-	if w.rc.hook != nil && err == nil {
+	if w.rc.hook != nil && allWritten(err, len(batch)) {
 		w.rc.hook(w.replica, w.rc.counts[w.replica])
 	}
 	return err
 }
 
 func (w *recWriter) Close(ctx context.Context) error { return w.w.Close(ctx) }
+
+// allWritten reports whether a Write's outcome has every event of the
+// batch in the target, written now or found there.
+func allWritten(err error, n int) bool {
+	for i := range n {
+		if e := connector.ErrorAt(err, i); e != nil && !errors.Is(e, connector.ErrAlreadyWritten) {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume and Checkpoint pass on to the memory writer, which is a
 // sinks.Resumable: the recorder keeps its exactly-once behaviour.

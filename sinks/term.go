@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/lease"
 )
 
@@ -43,7 +44,8 @@ func (d *delivery) runTerm(t *term, l *lease.Lease) error {
 		return err
 	}
 	d.track.set(StateDelivering) // after a failed term, the journal answers again
-	chain := d.chain(t, l, from)
+	c := newCommitter(from, l, d.track, connector.Backoff{Min: d.cfg.RetryMin, Max: d.cfg.RetryMax}, t.halt)
+	chain := d.chain(t, l, from, c)
 	batches := make(chan *batch)
 	var readErr error
 	var wg sync.WaitGroup
@@ -59,7 +61,10 @@ func (d *delivery) runTerm(t *term, l *lease.Lease) error {
 		}
 	}
 	wg.Wait()
+	moved := c.finish()
 	switch {
+	case moved:
+		return errProgressMoved
 	case t.outside.Load():
 		return nil
 	case sendErr != nil:
@@ -71,13 +76,13 @@ func (d *delivery) runTerm(t *term, l *lease.Lease) error {
 }
 
 // chain builds the term's chain around the sink's Writer.
-func (d *delivery) chain(t *term, l *lease.Lease, from *progress) sender {
+func (d *delivery) chain(t *term, l *lease.Lease, from *progress, c *committer) sender {
 	rw, _ := d.w.(Resumable)
 	var s sender = write{w: d.w, metrics: d.m, track: d.track}
 	s = timeout{next: s, d: d.cfg.WriteTimeout}
 	s = &idempotence{next: s, w: rw, progress: from, from: Resume{State: from.last.State, Replayed: from.last.Replayed}}
 	s = deadLetter{next: s, dlq: d.dlq, sink: d.name, dead: func(n int) { d.m.dead.Add(float64(n)) }, log: d.log, track: d.track}
-	s = commit{next: s, progress: from, w: rw}
+	s = commit{next: s, committer: c, w: rw}
 	s = fence{next: s, lease: l}
 	return retry{next: s, min: d.cfg.RetryMin, max: d.cfg.RetryMax, stop: t.stop, track: d.track}
 }
