@@ -19,8 +19,9 @@ import (
 // retry sends again, after a backoff with jitter, until every event is
 // written, skipped or dead-lettered, or the term ends. fence starts no
 // attempt once the lease may have ended, and lets none outlive it. commit,
-// once the batch is settled, saves the sink's progress (the journal
-// position and the writer's checkpoint) and acknowledges the journal.
+// once the batch is settled, hands the sink's progress (the journal
+// position and the writer's checkpoint) to the term's committer, which
+// saves it and acknowledges the journal while the next batch is written.
 // deadLetter publishes what the target refused for good; a publish that
 // fails leaves the event to the next attempt. idempotence, before the
 // term's first write, tells the writer what the last holder saved, so it

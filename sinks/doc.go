@@ -29,7 +29,7 @@
 //
 //	journal ──pull──▶ reader ──batch──▶ retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ idempotence ─▶ timeout ─▶ Writer
 //	   ▲                                                     │
-//	   └──────── progress saved (seq + writer checkpoint), then ack ◀┘
+//	   └── committer: progress saved (seq + writer checkpoint), then ack ◀┘
 //
 // A failing sink retries its batch in place, only the events still to do
 // and in their order (its backlog waits in the journal); it never naks
