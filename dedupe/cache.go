@@ -4,28 +4,28 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/agentphone-connector/connector/recent"
 )
 
-// recent remembers about the last n committed IDs with their journal sequence
-// and commit time. When a shard is full, its oldest is forgotten first. A nil *recent (size
-// 0) remembers nothing.
+// cache remembers about the last n committed IDs with their journal sequence
+// and commit time. Each shard is a recent.Set: when full, its oldest is
+// forgotten first. A nil *cache (size 0) remembers nothing.
 //
 // IDs are kept as 128-bit hashes: the maps hold no pointers, so the garbage
 // collector does not scan them however large they are. Two IDs would have to
 // collide in 128 bits for one to be taken for the other. The IDs are spread
 // over shards, each with its own lock, so concurrent requests rarely wait.
-type recent struct {
+type cache struct {
 	seeds  [2]maphash.Seed
-	shards [recentShards]shard
+	shards [cacheShards]shard
 }
 
-const recentShards = 16
+const cacheShards = 16
 
 type shard struct {
-	mu   sync.Mutex
-	m    map[key]entry
-	ring []key // insertion order; ring[next] is the oldest when full
-	next int
+	mu  sync.Mutex
+	set *recent.Set[key, entry] // the oldest forgotten first
 }
 
 type key [2]uint64
@@ -35,26 +35,26 @@ type entry struct {
 	at  int64 // unix nanoseconds
 }
 
-func newRecent(n int) *recent {
+func newCache(n int) *cache {
 	if n <= 0 {
 		return nil
 	}
-	r := &recent{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
-	per := (n + recentShards - 1) / recentShards
+	r := &cache{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	per := (n + cacheShards - 1) / cacheShards
 	for i := range r.shards {
-		r.shards[i] = shard{m: make(map[key]entry, per), ring: make([]key, 0, per)}
+		r.shards[i] = shard{set: recent.New[key, entry](per)}
 	}
 	return r
 }
 
-func (r *recent) shard(k key) *shard { return &r.shards[k[0]%recentShards] }
+func (r *cache) shard(k key) *shard { return &r.shards[k[0]%cacheShards] }
 
-func (r *recent) key(id string) key {
+func (r *cache) key(id string) key {
 	return key{maphash.String(r.seeds[0], id), maphash.String(r.seeds[1], id)}
 }
 
 // get returns the sequence of id if it was committed after notBefore.
-func (r *recent) get(id string, notBefore time.Time) (uint64, bool) {
+func (r *cache) get(id string, notBefore time.Time) (uint64, bool) {
 	if r == nil {
 		return 0, false
 	}
@@ -62,14 +62,14 @@ func (r *recent) get(id string, notBefore time.Time) (uint64, bool) {
 	s := r.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.m[k]
+	e, ok := s.set.Get(k)
 	if !ok || e.at < notBefore.UnixNano() {
 		return 0, false
 	}
 	return e.seq, true
 }
 
-func (r *recent) add(id string, seq uint64, at time.Time) {
+func (r *cache) add(id string, seq uint64, at time.Time) {
 	if r == nil {
 		return
 	}
@@ -77,15 +77,5 @@ func (r *recent) add(id string, seq uint64, at time.Time) {
 	s := r.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[k]; ok {
-		return
-	}
-	if len(s.ring) < cap(s.ring) {
-		s.ring = append(s.ring, k)
-	} else {
-		delete(s.m, s.ring[s.next])
-		s.ring[s.next] = k
-		s.next = (s.next + 1) % len(s.ring)
-	}
-	s.m[k] = entry{seq: seq, at: at.UnixNano()}
+	s.set.Add(k, entry{seq: seq, at: at.UnixNano()})
 }
