@@ -22,7 +22,6 @@ package dedupe
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -39,7 +38,7 @@ type Config struct {
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
 	if c.CacheSize < 0 {
-		return errors.New("CONNECTOR_DEDUPE_CACHE_SIZE: must not be negative")
+		return connector.Invalid("CONNECTOR_DEDUPE_CACHE_SIZE", "must not be negative")
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 	case "serve":
 		err = runServe(ctx, env, stdout, stderr)
 	case "config":
-		err = runConfig(args, env, stdout)
+		err = runConfig(ctx, args, env, stdout)
 	case "tail":
 		err = runTail(ctx, args, env, stdout, stderr)
 	case "replay":
@@ -66,14 +66,15 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		printVars(stdout, env)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+		fmt.Fprintf(stderr, "connector: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
 	}
 	switch {
 	case err == nil || errors.Is(err, context.Canceled):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, err)
-		usage(stderr)
+		fmt.Fprintf(stderr, "%v\n(connector help lists every command)\n", err)
 		return 2
 	default:
 		fmt.Fprintln(stderr, "connector:", err)
@@ -106,10 +107,14 @@ commands:
 `)
 }
 
-func runConfig(args []string, env envconfig.Lookuper, stdout io.Writer) error {
+// runConfig prints the variables and checks the configuration as serve
+// would: an invalid one is an error, with every problem listed.
+func runConfig(ctx context.Context, args []string, env envconfig.Lookuper, stdout io.Writer) error {
 	switch {
 	case len(args) == 0:
 		printVars(stdout, env)
+		_, err := loadConfig(ctx, env)
+		return err
 	case len(args) == 1 && args[0] == "--markdown":
 		printVarsMarkdown(stdout)
 	case len(args) == 1 && args[0] == "--names":

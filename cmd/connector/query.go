@@ -47,15 +47,12 @@ func runQuery(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 	if err != nil || name == "" || (*format != "table" && *format != "csv" && *format != "json") {
 		return fmt.Errorf("%w: %s", errUsage, queryUsage)
 	}
-	var cfg struct{ BigQuery bigquerysink.Config }
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
 	if !cfg.BigQuery.Enabled() {
 		return errors.New("query: set CONNECTOR_BIGQUERY_PROJECT (and CONNECTOR_BIGQUERY_DATASET) to the dataset to query")
-	}
-	if err := cfg.BigQuery.Validate(); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	res, err := bigquerysink.RunQuery(ctx, cfg.BigQuery, name, bigquerysink.QueryParams{Since: from, Agent: *agent})
 	if errors.Is(err, bigquerysink.ErrUnknownQuery) {

@@ -31,9 +31,9 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err != nil {
 		return fmt.Errorf("%w: --since: %v", errUsage, err)
 	}
-	var cfg Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
 	nc, err := dialRunning(cfg, "connector-replay")
 	if err != nil {

@@ -28,9 +28,9 @@ func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	if fs.NArg() > 1 {
 		return fmt.Errorf("%w: tail takes one subject", errUsage)
 	}
-	var cfg Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
 	nc, err := dialRunning(cfg, "connector-tail")
 	if err != nil {

@@ -2,7 +2,6 @@ package agentphoneapi
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -36,7 +35,7 @@ func (c *Config) LoadKeyFile() error {
 	}
 	b, err := os.ReadFile(c.KeyFile)
 	if err != nil {
-		return fmt.Errorf("AGENTPHONE_API_KEY_FILE: %w", err)
+		return connector.Invalid("AGENTPHONE_API_KEY_FILE", "cannot be read: %v", err)
 	}
 	c.Key = Key(strings.TrimSpace(string(b)))
 	return nil
@@ -47,13 +46,13 @@ func (c *Config) LoadKeyFile() error {
 func (c Config) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("AGENTPHONE_API_URL: %q is not an http(s) URL", c.URL))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_URL", "not an http(s) URL"))
 	}
 	if c.Timeout < time.Second {
-		errs = append(errs, errors.New("AGENTPHONE_API_TIMEOUT: must be at least 1s"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_TIMEOUT", "must be at least 1s"))
 	}
 	if c.MaxRetries < 0 {
-		errs = append(errs, errors.New("AGENTPHONE_API_RETRIES: must not be negative"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_RETRIES", "must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -61,7 +60,7 @@ func (c Config) Validate() error {
 // RequireKey reports a missing key on behalf of what needs it.
 func (c Config) RequireKey(what string) error {
 	if c.Key == "" {
-		return fmt.Errorf("AGENTPHONE_API_KEY: %s needs the API key (or AGENTPHONE_API_KEY_FILE)", what)
+		return connector.Invalid("AGENTPHONE_API_KEY", "%s needs the API key (or AGENTPHONE_API_KEY_FILE)", what)
 	}
 	return nil
 }
