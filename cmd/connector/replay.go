@@ -15,6 +15,10 @@ import (
 
 const replayUsage = "replay --sink NAME (--since TIME | --seq N)"
 
+// replayTimeout bounds a replay: connecting, finding the sequence, moving
+// the consumer.
+const replayTimeout = 30 * time.Second
+
 // runReplay re-drives one sink from the journal: its consumer is moved back
 // to a sequence or a time; no other sink is touched. A running connector
 // picks the new position up with its next fetch.
@@ -35,7 +39,9 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err != nil {
 		return err
 	}
-	nc, err := dialRunning(cfg, "connector-replay")
+	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
+	defer cancel()
+	nc, err := dialRunning(cfg, "connector-replay", nil)
 	if err != nil {
 		return err
 	}
@@ -47,12 +53,12 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	start := *seq
 	if *since != "" {
 		if start, err = sinks.SeqAt(ctx, js, cfg.Journal.Stream, from); err != nil {
-			return err
+			return journalError(cfg, nc, err)
 		}
 	}
 	next, err := sinks.Reposition(ctx, js, cfg.Journal.Stream, *sink, start)
 	if err != nil {
-		return err
+		return journalError(cfg, nc, err)
 	}
 	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on; targets drop the events they hold already by event ID where they can\n", *sink, cfg.Journal.Stream, next)
 	return nil

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// How long a command waits for what it talks to; README.md and `connector
+// help` give the same figures.
+const (
+	dialTimeout    = 5 * time.Second  // one connection attempt: NATS, the webhook URL, BigQuery
+	journalLossMax = 10 * time.Second // tail: the journal gone this long ends it
+	apiCheckWait   = 10 * time.Second // backfill: the first request to AgentPhone's API
+)
+
+// unreachable is the one-line error of a command that could not reach what
+// it talks to: what, where, and the variable that points there.
+func unreachable(what, where, via string, err error) error {
+	return fmt.Errorf("cannot reach %s at %s (%s): %w", what, where, via, err)
+}
+
+// journalAddress is where a command finds the journal, and the variable
+// that says so: NATS_URL, or the listen address of the embedded server of
+// a connector running on this host.
+func journalAddress(cfg Config) (url, via string, err error) {
+	if !cfg.Embedded() {
+		return cfg.NATSURL, "NATS_URL", nil
+	}
+	const via0 = "CONNECTOR_NATS_LISTEN of the running connector; NATS_URL for another server"
+	host, port, splitErr := net.SplitHostPort(cfg.NATS.Listen)
+	if splitErr != nil || port == "0" {
+		return "", via0, fmt.Errorf("the journal: CONNECTOR_NATS_LISTEN=%q gives no address to dial; set NATS_URL to the connector's NATS (its start-up log line \"connector ready\" names it)", cfg.NATS.Listen)
+	}
+	return "nats://" + loopback(net.JoinHostPort(host, port)), via0, nil
+}
+
+// dialRunning connects a command to the journal's NATS: NATS_URL, or the
+// embedded server of a connector running on this host. Each server URL gets
+// dialTimeout. Once connected, the connection retries for journalLossMax
+// after a loss and then closes; lost is called then (nil: nothing).
+func dialRunning(cfg Config, name string, lost func(error)) (*nats.Conn, error) {
+	url, via, err := journalAddress(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := []nats.Option{nats.Name(name), nats.Timeout(dialTimeout),
+		nats.ReconnectWait(time.Second), nats.MaxReconnects(int(journalLossMax / time.Second)),
+		nats.ClosedHandler(func(c *nats.Conn) {
+			cause := c.LastError()
+			if cause == nil {
+				cause = nats.ErrConnectionClosed
+			}
+			if lost != nil {
+				lost(unreachable("the journal", redactURL(url), via, fmt.Errorf("gone for %s: %w", journalLossMax, cause)))
+			}
+		}),
+	}
+	if cfg.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, unreachable("the journal", redactURL(url), via+"; is `connector serve` running?", err)
+	}
+	return nc, nil
+}
+
+// journalError names the variable behind a journal call's failure: the
+// stream that is not there, or the server that does not answer.
+func journalError(cfg Config, nc *nats.Conn, err error) error {
+	url, via, _ := journalAddress(cfg)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return fmt.Errorf("the journal stream %s (CONNECTOR_JOURNAL_STREAM) is not on %s (%s): %w", cfg.Journal.Stream, redactURL(url), via, err)
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
+		return fmt.Errorf("%s (%s) has no JetStream: it is not the journal's NATS: %w", redactURL(url), via, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), !nc.IsConnected():
+		return unreachable("the journal", redactURL(url), via, err)
+	}
+	return err
+}
+
+// oneLine keeps an error on one line, as a command's failure is printed.
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
