@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,7 +74,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	defer func() { err = errors.Join(err, stopSinks(sinkRunner, cfg.ShutdownTimeout)) }()
 
-	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log, adminRoute{"GET /sinks", sinkRunner})
+	page, err := startStatusPage(ctx, cfg, nc, reg, sinkRunner, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeWithin(page.Close, cfg.ShutdownTimeout)) }()
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log, adminRoute{"GET /sinks", sinkRunner}, adminRoute{"GET /{$}", page})
 	if err != nil {
 		return err
 	}
@@ -90,6 +96,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// closeWithin calls close with a context that ends after timeout.
+func closeWithin(close func(context.Context) error, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return close(ctx)
 }
 
 // connectJournal connects to NATS_URL, or starts the embedded server and
