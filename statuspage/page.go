@@ -14,6 +14,7 @@ package statuspage
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -79,6 +80,7 @@ const sourceWait = 2 * time.Second
 type Page struct {
 	src     Sources
 	set     Settings
+	tmpl    *template.Template
 	started time.Time
 	hist    history
 	cancel  context.CancelFunc
@@ -90,7 +92,7 @@ var _ http.Handler = (*Page)(nil)
 // New returns a page reading src.
 func New(src Sources, set Settings) *Page {
 	set = set.withDefaults()
-	return &Page{src: src, set: set, started: set.Now(), hist: history{window: set.Window + set.Sample}}
+	return &Page{src: src, set: set, tmpl: parsePage(set.Now), started: set.Now(), hist: history{window: set.Window + set.Sample}}
 }
 
 // Start takes the first sample, the base of every count until the window

@@ -151,8 +151,10 @@ func TestPageShowsWhatItCannotRead(t *testing.T) {
 	m := newMetrics(t)
 	m.streams.Set(3)
 	p := New(Sources{
-		Metrics:  m.reg,
-		Journal:  func(context.Context) (Journal, error) { return Journal{Stream: "AGENTPHONE"}, errors.New("nats: timeout") },
+		Metrics: m.reg,
+		Journal: func(context.Context) (Journal, error) {
+			return Journal{Stream: "AGENTPHONE"}, errors.New("nats: timeout")
+		},
 		Backfill: func(context.Context) (backfill.Status, bool, error) { return backfill.Status{}, false, nil },
 	}, Settings{})
 	page, _ := render(t, p)
@@ -219,7 +221,9 @@ func TestSummaryLine(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)}
 	p := New(Sources{
 		Metrics: m.reg,
-		Journal: func(context.Context) (Journal, error) { return Journal{Stream: "AGENTPHONE", Events: 5, Bytes: 2048}, nil },
+		Journal: func(context.Context) (Journal, error) {
+			return Journal{Stream: "AGENTPHONE", Events: 5, Bytes: 2048}, nil
+		},
 		Sinks: func(context.Context) []sinks.Status {
 			return []sinks.Status{{Sink: "nats", State: sinks.StateDelivering, Pending: 2}}
 		},

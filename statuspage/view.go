@@ -63,7 +63,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*sourceWait)
 	defer cancel()
 	var b bytes.Buffer
-	if err := p.tmpl().Execute(&b, p.view(ctx)); err != nil {
+	if err := p.tmpl.Execute(&b, p.view(ctx)); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -76,10 +76,11 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b.Bytes())
 }
 
-func (p *Page) tmpl() *template.Template {
+// parsePage parses the page's template; now is the clock "ago" counts on.
+func parsePage(now func() time.Time) *template.Template {
 	return template.Must(template.New("page").Funcs(template.FuncMap{
 		"bytes":   humanBytes,
-		"ago":     func(t time.Time) string { return ago(p.set.Now(), t) },
+		"ago":     func(t time.Time) string { return ago(now(), t) },
 		"seconds": func(s float64) string { return (time.Duration(s * float64(time.Second))).Round(time.Second).String() },
 		"utc":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}).Parse(pageHTML))

@@ -199,7 +199,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		{"answer-200", "total", "7"}, {"answer-200", "window", "7"},
 		{"answer-401", "total", "3"}, {"answer-404", "total", "1"},
 		{"rejection-bad_signature", "total", "3"}, {"rejection-unknown_route", "total", "1"},
-		{"events-journaled", "total", "7"}, // 5 webhooks and the live call's 2 turns
+		{"events-journaled", "total", "7"},                     // 5 webhooks and the live call's 2 turns
 		{"events-duplicate", "total", strconv.Itoa(int(dups))}, // the 2 webhooks delivered twice, and any replayed turns
 		{"journal-stream", "", "AGENTPHONE"},
 		{"journal-events", "", strconv.Itoa(journaled)},
