@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,7 +16,7 @@ import (
 // help` give the same figures.
 const (
 	dialTimeout    = 5 * time.Second  // one connection attempt: NATS, the webhook URL, BigQuery
-	journalLossMax = 10 * time.Second // tail: the journal gone this long ends it
+	journalLossMax = 10 * time.Second // tail: the journal gone this long, however it is retried, ends it
 	apiCheckWait   = 10 * time.Second // backfill: the first request to AgentPhone's API
 )
 
@@ -43,24 +43,18 @@ func journalAddress(cfg Config) (url, via string, err error) {
 
 // dialRunning connects a command to the journal's NATS: NATS_URL, or the
 // embedded server of a connector running on this host. Each server URL gets
-// dialTimeout. Once connected, the connection retries for journalLossMax
-// after a loss and then closes; lost is called then (nil: nothing).
+// dialTimeout. Once connected, a lost connection is retried; lost (when not
+// nil) is called when it has been gone for journalLossMax, or closes.
 func dialRunning(cfg Config, name string, lost func(error)) (*nats.Conn, error) {
 	url, via, err := journalAddress(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := []nats.Option{nats.Name(name), nats.Timeout(dialTimeout),
-		nats.ReconnectWait(time.Second), nats.MaxReconnects(int(journalLossMax / time.Second)),
-		nats.ClosedHandler(func(c *nats.Conn) {
-			cause := c.LastError()
-			if cause == nil {
-				cause = nats.ErrConnectionClosed
-			}
-			if lost != nil {
-				lost(unreachable("the journal", redactURL(url), via, fmt.Errorf("gone for %s: %w", journalLossMax, cause)))
-			}
-		}),
+	opts := []nats.Option{nats.Name(name), nats.Timeout(dialTimeout), nats.ReconnectWait(time.Second)}
+	if lost != nil {
+		opts = append(opts, lossAfter(journalLossMax, func(cause error) {
+			lost(unreachable("the journal", redactURL(url), via, fmt.Errorf("gone for %s: %w", journalLossMax, cause)))
+		})...)
 	}
 	if cfg.NATSCreds != "" {
 		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
@@ -70,6 +64,33 @@ func dialRunning(cfg Config, name string, lost func(error)) (*nats.Conn, error) 
 		return nil, unreachable("the journal", redactURL(url), via+"; is `connector serve` running?", err)
 	}
 	return nc, nil
+}
+
+// lossAfter returns the options that call lost once a connection has been
+// down for d (however long each attempt to reconnect takes), or has closed.
+func lossAfter(d time.Duration, lost func(cause error)) []nats.Option {
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	return []nats.Option{
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				err = nats.ErrConnectionClosed
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			timer = time.AfterFunc(d, func() { lost(err) })
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { stop() }),
+		nats.ClosedHandler(func(*nats.Conn) { stop(); lost(nats.ErrConnectionClosed) }),
+	}
 }
 
 // journalError names the variable behind a journal call's failure: the
@@ -86,6 +107,3 @@ func journalError(cfg Config, nc *nats.Conn, err error) error {
 	}
 	return err
 }
-
-// oneLine keeps an error on one line, as a command's failure is printed.
-func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
