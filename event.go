@@ -59,41 +59,57 @@ type Event struct {
 func (e *Event) Kind() Kind { return KindOf(e.Type) }
 
 // SubjectIn returns the NATS subject of the event under prefix:
-// prefix.<kind>.<channel>.<agent>.<subject>, with "_" for a missing token;
-// <subject> is the call or conversation the event belongs to.
+// prefix.<kind>.<subject>.<channel>.<agent>, each token escaped by
+// SubjectToken; <subject> is the call or conversation the event belongs to.
+//
+// The call or conversation comes right after the kind so that a filter on it
+// (SameSubjectFilter, a subscriber following one conversation) is a literal
+// prefix: nats-server reaches it without walking the channel and agent
+// branches, at a cost that does not grow with the number of agents or calls
+// the journal holds.
 func (e *Event) SubjectIn(prefix string) string {
-	return e.subject(prefix, e.Channel, e.AgentID)
+	var b strings.Builder
+	b.Grow(len(prefix) + 32 + len(e.Subject) + len(e.Channel) + len(e.AgentID))
+	e.writeHead(&b, prefix)
+	for _, tok := range [...]string{e.Channel, e.AgentID} {
+		b.WriteByte('.')
+		WriteSubjectToken(&b, tok)
+	}
+	return b.String()
 }
 
 // SameSubjectFilter returns the NATS subject filter under prefix that matches
 // every event of e's kind about e's subject, on any channel and agent:
-// prefix.<kind>.*.*.<subject>.
+// prefix.<kind>.<subject>.>.
 func (e *Event) SameSubjectFilter(prefix string) string {
-	return e.subject(prefix, "*", "*")
-}
-
-func (e *Event) subject(prefix, channel, agent string) string {
 	var b strings.Builder
-	b.Grow(len(prefix) + 48 + len(e.AgentID) + len(e.Subject))
-	b.WriteString(prefix)
-	b.WriteByte('.')
-	writeToken(&b, e.Kind().Token)
-	for _, tok := range [...]string{channel, agent} {
-		b.WriteByte('.')
-		if tok == "*" {
-			b.WriteByte('*')
-		} else {
-			writeToken(&b, tok)
-		}
-	}
-	b.WriteByte('.')
-	writeToken(&b, e.Subject)
+	b.Grow(len(prefix) + 24 + len(e.Subject))
+	e.writeHead(&b, prefix)
+	b.WriteString(".>")
 	return b.String()
 }
 
-// writeToken writes s as one NATS subject token: characters NATS gives a
-// meaning to (. * > and white space) become "_", an empty token "_".
-func writeToken(b *strings.Builder, s string) {
+// writeHead writes prefix.<kind>.<subject>.
+func (e *Event) writeHead(b *strings.Builder, prefix string) {
+	b.WriteString(prefix)
+	b.WriteByte('.')
+	WriteSubjectToken(b, e.Kind().Token)
+	b.WriteByte('.')
+	WriteSubjectToken(b, e.Subject)
+}
+
+// SubjectToken returns s as one NATS subject token: the characters NATS gives
+// a meaning to (. * > and white space) become "_", and an empty s is "_".
+// Every subject the connector builds from event values escapes them so.
+func SubjectToken(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	WriteSubjectToken(&b, s)
+	return b.String()
+}
+
+// WriteSubjectToken writes SubjectToken(s) to b, without allocating.
+func WriteSubjectToken(b *strings.Builder, s string) {
 	if s == "" {
 		b.WriteByte('_')
 		return

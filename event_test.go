@@ -126,10 +126,10 @@ func TestSubjectIn(t *testing.T) {
 		e    connector.Event
 		want string
 	}{
-		{"message", connector.Event{Type: "ai.agentphone.agent.message", Channel: "sms", AgentID: "agt_1", Subject: "conv_1"}, "p.message.sms.agt_1.conv_1"},
-		{"unknown type", connector.Event{Type: "ai.agentphone.agent.new", Channel: "voice", AgentID: "agt_1", Subject: "call_1"}, "p.unknown.voice.agt_1.call_1"},
+		{"message", connector.Event{Type: "ai.agentphone.agent.message", Channel: "sms", AgentID: "agt_1", Subject: "conv_1"}, "p.message.conv_1.sms.agt_1"},
+		{"unknown type", connector.Event{Type: "ai.agentphone.agent.new", Channel: "voice", AgentID: "agt_1", Subject: "call_1"}, "p.unknown.call_1.voice.agt_1"},
 		{"missing tokens", connector.Event{Type: "ai.agentphone.agent.call_ended"}, "p.call_ended._._._"},
-		{"characters NATS reserves", connector.Event{Type: "ai.agentphone.agent.reaction", Channel: "a.b", AgentID: "x *>\ty", Subject: "*"}, "p.reaction.a_b.x____y._"},
+		{"characters NATS reserves", connector.Event{Type: "ai.agentphone.agent.reaction", Channel: "a.b", AgentID: "x *>\ty", Subject: "*"}, "p.reaction._.a_b.x____y"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

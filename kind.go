@@ -14,7 +14,7 @@ const TypePrefix = "ai.agentphone."
 // event type are derived.
 type Kind struct {
 	Name    string       // the AgentPhone event name, e.g. "agent.message"
-	Token   string       // the subject token: agentphone.<Token>.<channel>.<agent>.<subject>
+	Token   string       // the subject token: agentphone.<Token>.<subject>.<channel>.<agent>
 	Data    reflect.Type // the typed data (a struct), nil when the kind is carried as sent
 	Subject string       // what the CloudEvents subject (and Kafka key) holds
 	Doc     string       // one line for the event table

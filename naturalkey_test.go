@@ -16,7 +16,7 @@ func TestOnlyCallEndedIsOnePerSubject(t *testing.T) {
 		t.Errorf("TurnEventID = %q", got)
 	}
 	e := connector.Event{Type: "ai.agentphone.agent.call_ended", Channel: "voice", AgentID: "agt_1", Subject: "call_1"}
-	if got := e.SameSubjectFilter("p"); got != "p.call_ended.*.*.call_1" {
+	if got := e.SameSubjectFilter("p"); got != "p.call_ended.call_1.>" {
 		t.Errorf("SameSubjectFilter = %q", got)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // Config is what users set for the journal stream.
 type Config struct {
 	Stream        string        `env:"CONNECTOR_JOURNAL_STREAM, default=AGENTPHONE" help:"JetStream stream name"`
-	SubjectPrefix string        `env:"CONNECTOR_JOURNAL_SUBJECT_PREFIX, default=agentphone" help:"events go to <prefix>.<kind>.<channel>.<agent>.<call or conversation>"`
+	SubjectPrefix string        `env:"CONNECTOR_JOURNAL_SUBJECT_PREFIX, default=agentphone" help:"events go to <prefix>.<kind>.<call or conversation>.<channel>.<agent>"`
 	Replicas      int           `env:"CONNECTOR_JOURNAL_REPLICAS, default=1" help:"stream replicas on a NATS cluster (1, 3 or 5)"`
 	MaxAge        time.Duration `env:"CONNECTOR_JOURNAL_MAX_AGE, default=168h" help:"how long events stay; at least the dedupe window"`
 	MaxBytes      int64         `env:"CONNECTOR_JOURNAL_MAX_BYTES, default=-1" help:"size limit, -1 for none; when full, new events are refused (503), never old ones dropped"`

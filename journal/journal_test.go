@@ -31,7 +31,7 @@ func TestAppendAndDuplicate(t *testing.T) {
 		t.Fatalf("again: %+v %v", again, err)
 	}
 	got := env.Events()
-	if len(got) != 1 || got[0].Subject != "agentphone.message.sms.agt_1._" || got[0].MsgID != "a" {
+	if len(got) != 1 || got[0].Subject != "agentphone.message._.sms.agt_1" || got[0].MsgID != "a" {
 		t.Fatalf("journal: %+v", got)
 	}
 }

@@ -38,7 +38,7 @@ func TestTurns(t *testing.T) {
 				if e.ID != connector.TurnEventID("call_1", 4+i) || e.Status != tt.status || string(e.Data) != tt.want[i] {
 					t.Errorf("event %d: id %s status %s data %s", i, e.ID, e.Status, e.Data)
 				}
-				if e.SubjectIn("agentphone") != "agentphone.transcript_turn.voice.agt_1.call_1" || e.Subject != "call_1" || string(e.Raw) != tt.raw {
+				if e.SubjectIn("agentphone") != "agentphone.transcript_turn.call_1.voice.agt_1" || e.Subject != "call_1" || string(e.Raw) != tt.raw {
 					t.Errorf("event %d: subject %s key %s raw %s", i, e.SubjectIn("agentphone"), e.Subject, e.Raw)
 				}
 				if (tt.status == connector.StatusOK) != (e.DataSchema != "") {

@@ -66,7 +66,7 @@ func typeOf(k connector.Kind) string {
 
 // subjectOf is the subject pattern of a kind; <subject> is the key column.
 func subjectOf(k connector.Kind) string {
-	return "agentphone." + k.Token + ".<channel>.<agent>.<subject>"
+	return "agentphone." + k.Token + ".<subject>.<channel>.<agent>"
 }
 
 func fieldsOf(k connector.Kind) string {

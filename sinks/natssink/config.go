@@ -18,7 +18,7 @@ type Config struct {
 	TLSKey  string `env:"CONNECTOR_NATS_SINK_TLS_KEY" help:"PEM key of CONNECTOR_NATS_SINK_TLS_CERT"`
 
 	Mode    string `env:"CONNECTOR_NATS_SINK_MODE, default=jetstream" help:"jetstream: to a stream, Nats-Msg-Id = event ID, each ack awaited (re-drives are deduplicated there); core: plain messages for subscribers, flushed but unacknowledged (at most once)"`
-	Subject string `env:"CONNECTOR_NATS_SINK_SUBJECT, default=agentphone.{kind}.{channel}.{agent}.{subject}" help:"subject template; {kind} {type} {channel} {agent} {call} {conversation} {subject} {direction} each become one token (_ when empty); the default is the journal's own subjects"`
+	Subject string `env:"CONNECTOR_NATS_SINK_SUBJECT, default=agentphone.{kind}.{subject}.{channel}.{agent}" help:"subject template; {kind} {type} {channel} {agent} {call} {conversation} {subject} {direction} each become one token (_ when empty); the default is the journal's own subjects"`
 	Stream  string `env:"CONNECTOR_NATS_SINK_STREAM" help:"jetstream mode: the stream that must take the events (Nats-Expected-Stream); unset for whichever binds the subject"`
 
 	BatchSize    int           `env:"CONNECTOR_NATS_SINK_BATCH_SIZE, default=500" help:"most events per batch read from the journal and published together"`

@@ -3,7 +3,7 @@
 //
 // Each event is published as the journal stores it (the CloudEvents envelope
 // as JSON, Content-Type application/cloudevents+json) on a subject from
-// CONNECTOR_NATS_SINK_SUBJECT, by default agentphone.<kind>.<channel>.<agent>.<subject>
+// CONNECTOR_NATS_SINK_SUBJECT, by default agentphone.<kind>.<subject>.<channel>.<agent>
 // like the journal's own.
 //
 // In jetstream mode (the default) a stream on the target must bind those

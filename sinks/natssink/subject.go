@@ -31,7 +31,7 @@ var fields = map[string]func(*connector.Event) string{
 
 var errBadSubject = errors.New("not a subject template")
 
-// parseSubject parses a template such as "agentphone.{kind}.{channel}.{agent}.{subject}".
+// parseSubject parses a template such as "agentphone.{kind}.{subject}.{channel}.{agent}".
 func parseSubject(s string) (subjectTemplate, error) {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") || strings.ContainsAny(s, " \t\r\n*>") {
 		return nil, fmt.Errorf("%w: %q", errBadSubject, s)
@@ -69,22 +69,7 @@ func (t subjectTemplate) subject(e *connector.Event) string {
 			b.WriteString(s.lit)
 			continue
 		}
-		writeToken(&b, s.field(e))
+		connector.WriteSubjectToken(&b, s.field(e))
 	}
 	return b.String()
-}
-
-// writeToken writes v as one subject token: characters NATS gives a meaning
-// to (. * > and white space) become "_", an empty value "_".
-func writeToken(b *strings.Builder, v string) {
-	if v == "" {
-		b.WriteByte('_')
-		return
-	}
-	for _, r := range v {
-		if r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f {
-			r = '_'
-		}
-		b.WriteRune(r)
-	}
 }

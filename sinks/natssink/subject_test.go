@@ -14,7 +14,7 @@ func TestSubjectTemplate(t *testing.T) {
 	cases := []struct {
 		name, template, want string
 	}{
-		{"journal subjects", "agentphone.{kind}.{channel}.{agent}.{subject}", "agentphone.call_ended.voice.agent_7.call-1"},
+		{"journal subjects", "agentphone.{kind}.{subject}.{channel}.{agent}", "agentphone.call_ended.call-1.voice.agent_7"},
 		{"type and call", "events.{type}.{call}", "events.agent_call_ended.call-1"},
 		{"empty value", "events.{conversation}", "events._"},
 		{"literal around a placeholder", "x.call-{call}.y", "x.call-call-1.y"},

@@ -94,7 +94,7 @@ func (s *targetServer) jetStream(t testing.TB) jetstream.JetStream {
 
 func testConfig(url string) natssink.Config {
 	return natssink.Config{
-		URL: url, Mode: natssink.ModeJetStream, Subject: "agentphone.{kind}.{channel}.{agent}.{subject}", Stream: targetStream,
+		URL: url, Mode: natssink.ModeJetStream, Subject: "agentphone.{kind}.{subject}.{channel}.{agent}", Stream: targetStream,
 		BatchSize: 500, BatchTimeout: 50 * time.Millisecond, Timeout: 5 * time.Second,
 	}
 }

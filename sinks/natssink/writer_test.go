@@ -44,8 +44,8 @@ func TestCoreMode(t *testing.T) {
 		select {
 		case m := <-ch:
 			e, err := connector.Unmarshal(m.Data)
-			if err != nil || e.ID != want.ID || m.Subject != "agentphone.message.sms.agent-1."+want.Subject {
-				t.Fatalf("got %s on %s (%v), want %s on agentphone.message.sms.agent-1.%s", e.ID, m.Subject, err, want.ID, want.Subject)
+			if err != nil || e.ID != want.ID || m.Subject != "agentphone.message."+want.Subject+".sms.agent-1" {
+				t.Fatalf("got %s on %s (%v), want %s on agentphone.message.%s.sms.agent-1", e.ID, m.Subject, err, want.ID, want.Subject)
 			}
 			if ct := m.Header.Get("Content-Type"); ct != connector.ContentType {
 				t.Fatalf("Content-Type %q", ct)

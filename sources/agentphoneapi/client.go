@@ -25,17 +25,17 @@ type Client struct {
 	http    *http.Client
 	timeout time.Duration
 	retries int
-	backoff Backoff
-	sleep   Sleeper
+	backoff connector.Backoff
+	sleep   connector.Sleeper
 	log     *slog.Logger
 }
 
 // Settings is what the wiring passes to the client.
 type Settings struct {
 	Logger     *slog.Logger
-	HTTPClient *http.Client // nil: a client of its own; it must not time out whole requests (streams last)
-	Sleep      Sleeper      // waits between retries; nil is Sleep
-	Backoff    Backoff      // between retries of 5xx and transport errors; zero is 1 s to 1 min
+	HTTPClient *http.Client      // nil: a client of its own; it must not time out whole requests (streams last)
+	Sleep      connector.Sleeper // waits between retries; nil is connector.Sleep
+	Backoff    connector.Backoff // between retries of 5xx and transport errors; zero is 1 s to 1 min
 }
 
 // New returns a client for cfg. The key may be empty; requests then fail
@@ -51,10 +51,10 @@ func New(cfg Config, set Settings) (*Client, error) {
 		c.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if c.sleep == nil {
-		c.sleep = Sleep
+		c.sleep = connector.Sleep
 	}
-	if c.backoff == (Backoff{}) {
-		c.backoff = Backoff{Min: time.Second, Max: time.Minute}
+	if c.backoff == (connector.Backoff{}) {
+		c.backoff = connector.Backoff{Min: time.Second, Max: time.Minute}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -194,25 +194,12 @@ func TestRetriesServerErrors(t *testing.T) {
 	}))
 	defer srv.Close()
 	var waits []time.Duration
-	c := testClient(t, srv.URL, "sk", Settings{Backoff: Backoff{Min: time.Second, Max: 4 * time.Second},
+	c := testClient(t, srv.URL, "sk", Settings{Backoff: connector.Backoff{Min: time.Second, Max: 4 * time.Second},
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }})
 	if _, err := c.ListCalls(t.Context(), ListCalls{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(waits) != 2 || waits[0] < 500*time.Millisecond || waits[0] > time.Second || waits[1] < time.Second || waits[1] > 2*time.Second {
 		t.Fatalf("waits %v, want about 1s then 2s", waits)
-	}
-}
-
-func TestBackoffGrowsToItsCap(t *testing.T) {
-	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
-	for n, hi := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		hi *= time.Millisecond
-		if d := b.Delay(n); d < hi/2 || d > hi {
-			t.Errorf("attempt %d waits %v, want within [%v, %v]", n, d, hi/2, hi)
-		}
-	}
-	if d := b.Delay(1000); d > time.Second {
-		t.Errorf("attempt 1000 waits %v", d)
 	}
 }

@@ -23,7 +23,7 @@ func (s *Source) consumeVoice(ctx context.Context) error {
 	cons, err := s.d.JetStream.CreateOrUpdateConsumer(ctx, s.d.Stream, jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
 		Description:   "voice messages, for the transcript source to find live calls (agentphone-connector)",
-		FilterSubject: s.d.SubjectPrefix + ".message.voice.>",
+		FilterSubject: s.d.SubjectPrefix + ".message.*.voice.*",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 		AckWait:       30 * time.Second,

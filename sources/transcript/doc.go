@@ -2,7 +2,7 @@
 // (SPEC.md 4.1) and journals each turn as a transcript.turn event.
 //
 // Live calls are found two ways: a durable consumer of the journal's voice
-// messages (agentphone.message.voice.>; each carries a callId, whichever
+// messages (agentphone.message.*.voice.*; each carries a callId, whichever
 // replica took the webhook in), and a poll of GET /v1/calls?status=in-progress
 // for calls of hosted-mode agents, which send no voice webhooks. The poll
 // also runs at start, so calls still live after a restart are picked up.

@@ -56,7 +56,7 @@ func (s *Source) follow(ctx context.Context, c Call, cl *claim) {
 // run connects again and again until a final outcome or ctx ends; it
 // returns why it stopped.
 func (s *Source) run(ctx context.Context, c Call) string {
-	backoff := agentphoneapi.Backoff{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
+	backoff := connector.Backoff{Min: s.cfg.RetryMin, Max: s.cfg.RetryMax}
 	failures := 0
 	for {
 		o := s.connect(ctx, c)

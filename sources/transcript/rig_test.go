@@ -76,7 +76,7 @@ func (r *rig) instance(t *testing.T, cfg Config, key string, set Settings) *inst
 		key = r.srv.APIKey()
 	}
 	api, err := agentphoneapi.New(agentphoneapi.Config{URL: r.srv.URL(), Key: agentphoneapi.Key(key), Timeout: 5 * time.Second, MaxRetries: 2},
-		agentphoneapi.Settings{Backoff: agentphoneapi.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+		agentphoneapi.Settings{Backoff: connector.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

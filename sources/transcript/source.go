@@ -55,9 +55,9 @@ type Deps struct {
 type Settings struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	Now        func() time.Time      // stamps ReceivedAt; nil for time.Now
-	Sleep      agentphoneapi.Sleeper // waits before reconnecting; nil waits on the real clock
-	ReplicaID  string                // names this replica in claims; "" is the host name
+	Now        func() time.Time  // stamps ReceivedAt; nil for time.Now
+	Sleep      connector.Sleeper // waits before reconnecting; nil waits on the real clock
+	ReplicaID  string            // names this replica in claims; "" is the host name
 }
 
 // Source follows the transcript stream of every live call it discovers and
@@ -70,7 +70,7 @@ type Source struct {
 	log   *slog.Logger
 	m     *metrics
 	now   func() time.Time
-	sleep agentphoneapi.Sleeper
+	sleep connector.Sleeper
 	owner string
 
 	mu        sync.Mutex
@@ -108,7 +108,7 @@ func New(cfg Config, d Deps, set Settings) (*Source, error) {
 		s.now = time.Now
 	}
 	if s.sleep == nil {
-		s.sleep = agentphoneapi.Sleep
+		s.sleep = connector.Sleep
 	}
 	if s.owner == "" {
 		s.owner = replicaID()

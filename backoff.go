@@ -1,4 +1,4 @@
-package agentphoneapi
+package connector
 
 import (
 	"context"
@@ -7,7 +7,8 @@ import (
 )
 
 // Backoff is exponential backoff with jitter: attempt n waits a random
-// duration between half and all of Min·2ⁿ, at most Max.
+// duration between half and all of Min·2ⁿ, at most Max. It is the one
+// backoff of the project: every retry loop takes its waits from it.
 type Backoff struct {
 	Min, Max time.Duration
 }
