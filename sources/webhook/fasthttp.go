@@ -1,9 +1,7 @@
 package webhook
 
 import (
-	"bytes"
 	"errors"
-	"io"
 
 	"github.com/valyala/fasthttp"
 )
@@ -13,28 +11,23 @@ import (
 // Config.MaxBodyBytes, once the route is known.
 func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
 	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header)}
-	writeFastReply(c, h.handle(req, func(buf *bytes.Buffer) ([]byte, error) { return h.readFast(c, buf) }))
+	writeFastReply(c, h.handle(req, func(dst []byte) ([]byte, error) { return h.readFast(c, dst) }))
 }
 
 // readFast reads the body, refusing more than the limit as soon as it is
-// exceeded.
-func (h *Handler) readFast(c *fasthttp.RequestCtx, buf *bytes.Buffer) ([]byte, error) {
-	if !c.IsBodyStream() {
+// exceeded: a declared length over it is refused before any of the body is
+// read, and a chunked body is read no further than one byte past it. The
+// server streams request bodies (Server sets StreamRequestBody), so
+// fasthttp has read at most a few kilobytes of it before the handler runs.
+func (h *Handler) readFast(c *fasthttp.RequestCtx, dst []byte) ([]byte, error) {
+	if !c.Request.IsBodyStream() {
+		// Not streamed: a server without StreamRequestBody read it whole.
 		if b := c.Request.Body(); int64(len(b)) <= h.cfg.MaxBodyBytes {
-			return b, nil
+			return append(dst, b...), nil
 		}
-		return nil, errTooLarge
+		return dst, errTooLarge
 	}
-	if n := c.Request.Header.ContentLength(); n > 0 {
-		buf.Grow(n)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(c.RequestBodyStream(), h.cfg.MaxBodyBytes+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > h.cfg.MaxBodyBytes {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
+	return readBody(c.RequestBodyStream(), dst, int64(c.Request.Header.ContentLength()), h.cfg.MaxBodyBytes)
 }
 
 // serveError answers what fasthttp could not read into a request: a body

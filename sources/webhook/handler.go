@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -34,7 +33,7 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
-	bufs    sync.Pool      // *bytes.Buffer bodies of the net/http path
+	bufs    sync.Pool      // *[]byte: request bodies, reused once a request is answered
 	warn    rate.Sometimes // journal failures are logged at most this often
 }
 
@@ -92,17 +91,18 @@ type request struct {
 	header func(name string) string
 }
 
-// handle answers one delivery whichever server read it: read fills a pooled
-// buffer with the body (returning errTooLarge past the limit), called only
-// once the route, method and secret are known to be right.
-func (h *Handler) handle(req request, read func(*bytes.Buffer) ([]byte, error)) reply {
+// handle answers one delivery whichever server read it: read appends the
+// body to a pooled buffer and returns it (failing with errTooLarge past the
+// limit); it is called only once the route, method and secret are known to
+// be right.
+func (h *Handler) handle(req request, read func(dst []byte) ([]byte, error)) reply {
 	rt, rep, ok := h.admit(req)
 	if !ok {
 		return rep
 	}
 	buf := h.getBuf()
-	defer h.putBuf(buf)
-	body, err := read(buf)
+	body, err := read(*buf)
+	defer h.putBuf(buf, body)
 	switch {
 	case errors.Is(err, errTooLarge):
 		return h.tooLarge(rt.name)
@@ -185,22 +185,4 @@ func eventID(header string, body []byte) string {
 		return "sha256-id:" + hex.EncodeToString(sum[:])
 	}
 	return header
-}
-
-// errTooLarge reports a body over the limit.
-var errTooLarge = errors.New("webhook: body too large")
-
-func (h *Handler) getBuf() *bytes.Buffer {
-	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
-		b.Reset()
-		return b
-	}
-	return new(bytes.Buffer)
-}
-
-// putBuf returns a buffer to the pool unless a large body made it large.
-func (h *Handler) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		h.bufs.Put(b)
-	}
 }
