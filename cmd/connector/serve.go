@@ -24,7 +24,7 @@ func runServe(ctx context.Context, env envconfig.Lookuper, stdout, stderr io.Wri
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	if len(cfg.Webhook.Secrets) == 0 {
+	if len(cfg.Webhook.Secrets) == 0 && !cfg.Webhook.HeldRoutes[webhook.ProjectRoute] {
 		log.Warn("AGENTPHONE_WEBHOOK_SECRET is not set: the project route answers 503 until it is")
 	}
 	for r := range cfg.Webhook.HeldRoutes {
@@ -73,7 +73,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	defer func() { err = errors.Join(err, stopSinks(sinkRunner, cfg.ShutdownTimeout)) }()
 
-	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log, adminRoute{"GET /sinks", sinkRunner})
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner})
 	if err != nil {
 		return err
 	}
@@ -169,4 +169,16 @@ func closeJournal(cfg Config, nc *nats.Conn, ns *natsserver.Server, log *slog.Lo
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return ns.Shutdown(ctx)
+}
+
+// allReady is ready when each of its parts is, reporting the first that is not.
+type allReady []readiness
+
+func (a allReady) Ready(ctx context.Context) error {
+	for _, r := range a {
+		if err := r.Ready(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

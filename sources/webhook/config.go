@@ -29,11 +29,12 @@ type Config struct {
 
 	// RouteSecrets holds the secrets of each extra route, read by LoadRouteSecrets.
 	RouteSecrets map[string][]Secret
-	// HeldRoutes are the extra routes whose secret variable is set and
-	// empty: they answer 503 (retried by AgentPhone) until a secret is set,
-	// as the project route does without one. Rotating a secret goes through
-	// this state so that no delivery signed with a secret the connector does
-	// not have yet is answered 401 (never retried).
+	// HeldRoutes are the routes (ProjectRoute included) whose secret
+	// variable is set and empty: they answer 503 (retried by AgentPhone)
+	// until a secret is set, as the project route does without one.
+	// Rotating a secret goes through this state so that no delivery signed
+	// with a secret the connector does not have yet is answered 401 (never
+	// retried).
 	HeldRoutes map[string]bool
 }
 
@@ -51,6 +52,9 @@ func RouteSecretVar(route string) string {
 func (c *Config) LoadRouteSecrets(lookup func(string) (string, bool)) {
 	c.RouteSecrets = make(map[string][]Secret, len(c.Routes))
 	c.HeldRoutes = make(map[string]bool)
+	if v, set := lookup("AGENTPHONE_WEBHOOK_SECRET"); set && len(splitSecrets(v)) == 0 {
+		c.HeldRoutes[ProjectRoute] = true
+	}
 	for _, r := range c.Routes {
 		v, set := lookup(RouteSecretVar(r))
 		c.RouteSecrets[r] = splitSecrets(v)

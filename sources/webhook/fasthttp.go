@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/valyala/fasthttp"
@@ -10,7 +11,8 @@ import (
 // bodies (Server sets StreamRequestBody), so the body is read here, within
 // Config.MaxBodyBytes, once the route is known.
 func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
-	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header)}
+	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header),
+		framing: bothLengths(c.Request.Header.RawHeaders())}
 	writeFastReply(c, h.handle(req, func(dst []byte) ([]byte, error) { return h.readFast(c, dst) }))
 }
 
@@ -65,4 +67,27 @@ func writeFastReply(c *fasthttp.RequestCtx, rep reply) {
 		c.SetConnectionClose()
 	}
 	c.SetBodyString(rep.body)
+}
+
+// bothLengths reports whether raw, a request's header lines, has both a
+// Transfer-Encoding and a Content-Length field. fasthttp keeps only one of
+// them in the parsed header.
+func bothLengths(raw []byte) bool {
+	var te, cl bool
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		name, _, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
+		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
+	}
+	return te && cl
 }

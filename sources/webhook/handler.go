@@ -34,6 +34,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	bufs    sync.Pool      // *[]byte: request bodies, reused once a request is answered
+	ready   error          // what Ready reports: fixed by the configuration
 	warn    rate.Sometimes // journal failures are logged at most this often
 }
 
@@ -66,8 +67,24 @@ func NewHandler(cfg Config, j connector.Appender, set Settings) *Handler {
 	for name, secrets := range cfg.RouteSecrets {
 		h.routes[name] = newRoute(name, secrets, cfg.Tolerance)
 	}
+	h.ready = ErrNoSecret
+	for name, rt := range h.routes {
+		if rt.verifier != nil || cfg.HeldRoutes[name] {
+			h.ready = nil
+		}
+	}
 	return h
 }
+
+// ErrNoSecret reports that no route has a webhook secret: every delivery is
+// answered 503 until one is set.
+var ErrNoSecret = errors.New("webhook: no route has a secret: set AGENTPHONE_WEBHOOK_SECRET (or a route's secret variable)")
+
+// Ready reports whether the handler takes deliveries: nil when a route has a
+// secret, or when a route's secret is emptied on purpose for a rotation
+// (Config.HeldRoutes: its 503s are retried, and a rollout must still go
+// through); ErrNoSecret otherwise.
+func (h *Handler) Ready(context.Context) error { return h.ready }
 
 func newRoute(name string, secrets []Secret, tolerance time.Duration) *route {
 	r := &route{name: name, source: "agentphone/webhook/" + name}
@@ -89,6 +106,10 @@ type request struct {
 	method string
 	path   string
 	header func(name string) string
+	// framing is set when the request carries both Transfer-Encoding and
+	// Content-Length: where its body ends is ambiguous (RFC 9112 section
+	// 6.3), and a proxy in front may have read it otherwise.
+	framing bool
 }
 
 // handle answers one delivery whichever server read it: read appends the
@@ -117,6 +138,10 @@ func (h *Handler) handle(req request, read func(dst []byte) ([]byte, error)) rep
 func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
 	rt, found := h.route(req.path)
 	switch {
+	case req.framing:
+		rep = h.reject(h.routeName(req.path), http.StatusBadRequest, "length_conflict", "a request may not carry both Transfer-Encoding and Content-Length")
+		rep.close = true
+		return nil, rep, false
 	case !found:
 		return nil, h.reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
 	case req.method != http.MethodPost:

@@ -5,7 +5,10 @@ import (
 	"strconv"
 )
 
-// ServeHTTP handles one delivery on net/http.
+// ServeHTTP handles one delivery on net/http. net/http removes the
+// Content-Length of a request that also says Transfer-Encoding: chunked
+// before a handler sees it (RFC 9112 section 6.3 allows reading such a body
+// as chunked), so unlike the listener (Listen) it cannot refuse one.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := request{method: r.Method, path: r.URL.Path, header: r.Header.Get}
 	writeReply(w, h.handle(req, func(dst []byte) ([]byte, error) {
