@@ -3,6 +3,8 @@ package webhook
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/netip"
 
 	"github.com/valyala/fasthttp"
 )
@@ -11,9 +13,26 @@ import (
 // bodies (Server sets StreamRequestBody), so the body is read here, within
 // Config.MaxBodyBytes, once the route is known.
 func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
-	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header),
+	req := request{method: string(c.Method()), path: string(c.Path()), src: fastSource{c},
 		framing: bothLengths(c.Request.Header.RawHeaders())}
 	writeFastReply(c, h.handle(req, func(dst []byte) ([]byte, error) { return h.readFast(c, dst) }))
+}
+
+// fastSource is a fasthttp request as the handler asks for it.
+type fastSource struct{ c *fasthttp.RequestCtx }
+
+func (s fastSource) header(name string) string { return string(s.c.Request.Header.Peek(name)) }
+func (s fastSource) done() <-chan struct{}     { return s.c.Done() }
+
+func (s fastSource) forwardedFor() string {
+	return string(bytes.Join(s.c.Request.Header.PeekAll("X-Forwarded-For"), []byte{','}))
+}
+
+func (s fastSource) peer() netip.Addr {
+	if a, ok := s.c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr()
+	}
+	return netip.Addr{}
 }
 
 // readFast reads the body, refusing more than the limit as soon as it is
@@ -42,16 +61,12 @@ func (h *Handler) serveError(c *fasthttp.RequestCtx, err error) {
 		_ = c.Conn().Close() // fasthttp's own answer then fails to write
 		return
 	}
-	route := h.routeName(string(c.Path()))
+	req := request{method: string(c.Method()), path: string(c.Path()), src: fastSource{c}}
+	rep := unreadable(h.routeName(req.path))
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeFastReply(c, h.tooLarge(route))
-		return
+		rep = h.tooLarge(rep.route)
 	}
-	writeFastReply(c, h.unreadable(route, err))
-}
-
-func fastHeader(hd *fasthttp.RequestHeader) func(string) string {
-	return func(name string) string { return string(hd.Peek(name)) }
+	writeFastReply(c, h.settle(req, rep))
 }
 
 func writeFastReply(c *fasthttp.RequestCtx, rep reply) {

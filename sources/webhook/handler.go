@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,9 +34,11 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
+	gate    *gate          // what rejected requests may cost
 	bufs    sync.Pool      // *[]byte: request bodies, reused once a request is answered
 	ready   error          // what Ready reports: fixed by the configuration
 	warn    rate.Sometimes // journal failures are logged at most this often
+	stale   rate.Sometimes // and authentic deliveries outside the time window
 }
 
 type route struct {
@@ -57,10 +60,13 @@ func NewHandler(cfg Config, j connector.Appender, set Settings) *Handler {
 		cfg: cfg, journal: j, now: set.Now, log: set.Logger, metrics: set.Metrics,
 		routes: map[string]*route{ProjectRoute: newRoute(ProjectRoute, cfg.Secrets, cfg.Tolerance)},
 		warn:   rate.Sometimes{Interval: 10 * time.Second},
+		stale:  rate.Sometimes{Interval: 10 * time.Second},
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
+	proxies, _ := ParseProxies(cfg.TrustedProxies) // Config.Validate refuses what does not parse
+	h.gate = newGate(cfg, proxies, h.log, h.now)
 	if h.metrics == nil {
 		h.metrics, _ = NewMetrics(nil)
 	}
@@ -105,18 +111,41 @@ func newRoute(name string, secrets []Secret, tolerance time.Duration) *route {
 type request struct {
 	method string
 	path   string
-	header func(name string) string
+	src    source
 	// framing is set when the request carries both Transfer-Encoding and
 	// Content-Length: where its body ends is ambiguous (RFC 9112 section
 	// 6.3), and a proxy in front may have read it otherwise.
 	framing bool
 }
 
-// handle answers one delivery whichever server read it: read appends the
-// body to a pooled buffer and returns it (failing with errTooLarge past the
-// limit); it is called only once the route, method and secret are known to
-// be right.
+// source is what the handler asks the server's own request for.
+type source interface {
+	header(name string) string
+	forwardedFor() string  // every X-Forwarded-For field, joined with ","
+	peer() netip.Addr      // the address the connection comes from
+	done() <-chan struct{} // closed when the server shuts down (or the client goes)
+}
+
+// handle answers one delivery whichever server read it, and counts the
+// answer: read appends the body to a pooled buffer and returns it (failing
+// with errTooLarge past the limit). A request that is not journaled goes
+// through the gate, which may hold it and answer 429.
 func (h *Handler) handle(req request, read func(dst []byte) ([]byte, error)) reply {
+	return h.settle(req, h.answer(req, read))
+}
+
+// settle passes a rejection through the gate and counts the answer.
+func (h *Handler) settle(req request, rep reply) reply {
+	if rep.reason != "" {
+		rep = h.gate.rejected(req, rep)
+	}
+	h.metrics.answered(rep)
+	return rep
+}
+
+// answer is handle's answer before the gate: read is called only once the
+// route, method and secret are known to be right.
+func (h *Handler) answer(req request, read func(dst []byte) ([]byte, error)) reply {
 	rt, rep, ok := h.admit(req)
 	if !ok {
 		return rep
@@ -128,7 +157,7 @@ func (h *Handler) handle(req request, read func(dst []byte) ([]byte, error)) rep
 	case errors.Is(err, errTooLarge):
 		return h.tooLarge(rt.name)
 	case err != nil:
-		return h.unreadable(rt.name, err)
+		return unreadable(rt.name)
 	}
 	return h.deliver(req, rt, body)
 }
@@ -139,13 +168,13 @@ func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
 	rt, found := h.route(req.path)
 	switch {
 	case req.framing:
-		rep = h.reject(h.routeName(req.path), http.StatusBadRequest, "length_conflict", "a request may not carry both Transfer-Encoding and Content-Length")
+		rep = reject(h.routeName(req.path), http.StatusBadRequest, "length_conflict", "a request may not carry both Transfer-Encoding and Content-Length")
 		rep.close = true
 		return nil, rep, false
 	case !found:
-		return nil, h.reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
+		return nil, reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
 	case req.method != http.MethodPost:
-		rep = h.reject(rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
+		rep = reject(rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
 		rep.allowPost = true
 		return nil, rep, false
 	case rt.verifier == nil:
@@ -158,10 +187,10 @@ func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
 // request's own buffer: nothing keeps it after deliver returns.
 func (h *Handler) deliver(req request, rt *route, body []byte) reply {
 	received := h.now()
-	if err := rt.verifier.Verify(body, req.header("X-Webhook-Signature"), req.header("X-Webhook-Timestamp"), received); err != nil {
+	if err := rt.verifier.Verify(body, req.src.header("X-Webhook-Signature"), req.src.header("X-Webhook-Timestamp"), received); err != nil {
 		return h.unverified(rt.name, req, err)
 	}
-	e := transform.Normalize(transform.Meta{ID: eventID(req.header("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
+	e := transform.Normalize(transform.Meta{ID: eventID(req.src.header("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
 	// A body received whole is journaled even if the client has gone: its
 	// retry is then a duplicate. The append timeout bounds the wait.
 	res, err := h.journal.Append(context.Background(), e)
@@ -173,8 +202,7 @@ func (h *Handler) deliver(req request, rt *route, body []byte) reply {
 	if res.Duplicate {
 		status = "duplicate"
 	}
-	h.metrics.accepted(rt.name)
-	return reply{code: http.StatusOK, body: `{"id":` + strconv.Quote(e.ID) + `,"status":"` + status + `"}`}
+	return reply{code: http.StatusOK, route: rt.name, body: `{"id":` + strconv.Quote(e.ID) + `,"status":"` + status + `"}`}
 }
 
 func (h *Handler) route(path string) (*route, bool) {
