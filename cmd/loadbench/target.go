@@ -21,8 +21,9 @@ type target struct {
 
 const benchSecret = "whsec_bench_4c1a9e"
 
-// startTarget starts the named server in a fresh data directory.
-func startTarget(ctx context.Context, name, connector, dir string) (*target, error) {
+// startTarget starts the named server in a fresh data directory; env is
+// added to the connector's environment.
+func startTarget(ctx context.Context, name, connector, dir string, env ...string) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -45,6 +46,7 @@ func startTarget(ctx context.Context, name, connector, dir string) (*target, err
 		cmd = exec.Command(connector, "serve")
 		cmd.Env = append(os.Environ(), "AGENTPHONE_WEBHOOK_SECRET="+benchSecret, "CONNECTOR_HTTP_ADDR="+addr,
 			"CONNECTOR_ADMIN_ADDR="+admin, "CONNECTOR_DATA_DIR="+dir, "CONNECTOR_NATS_LISTEN=none", "CONNECTOR_LOG_LEVEL=warn")
+		cmd.Env = append(cmd.Env, env...)
 	default:
 		return nil, fmt.Errorf("unknown target %q", name)
 	}
