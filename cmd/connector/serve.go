@@ -108,10 +108,14 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
 	}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
 	if !cfg.Embedded() {
+		auth, err := natsAuth(cfg, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		// Replies under the connector's own prefix: subscribers may read
+		// _INBOX.> only (deploy/nats-auth.conf), not the connector's answers.
+		opts = append(append(opts, auth...), nats.CustomInboxPrefix(natsserver.InboxPrefix))
 		nc, err := nats.Connect(cfg.NATSURL, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("connect %s: %w", redactURL(cfg.NATSURL), err)

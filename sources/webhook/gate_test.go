@@ -121,6 +121,8 @@ func TestFloodFromOneClientRefusesNoneOfAnother(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
+	limited := make(chan struct{}) // closed at the flood's first 429
+	var once sync.Once
 	for range 8 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
@@ -135,8 +137,18 @@ func TestFloodFromOneClientRefusesNoneOfAnother(t *testing.T) {
 				mu.Lock()
 				codes[resp.StatusCode]++
 				mu.Unlock()
+				if resp.StatusCode == http.StatusTooManyRequests {
+					once.Do(func() { close(limited) })
+				}
 			}
 		})
+	}
+	select {
+	case <-limited:
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("the flood got no 429: %v", codes)
 	}
 	genuine := clientFrom("127.0.0.1")
 	for i := range 50 {
