@@ -9,27 +9,21 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/agentphone-connector/connector/journal/journaltest"
-	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // Two connector processes on one external nats-server, as replicas behind a
 // load balancer: each delivery of a webhook reaches both at the same moment,
 // both answer 200, and the journal holds it once. Neither writes anything
 // locally (their working directories are read-only and they have no data
-// directory).
+// directory). The server runs nats.conf, and the connectors as its
+// connector user.
 func TestReplicasOnOneNATSJournalOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 30 * time.Second}, journaltest.Discard())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Shutdown(context.Background())
+	url := startNATSConf(t)
 
 	env := []string{
-		"NATS_URL=" + ns.ClientURL(),
+		"NATS_URL=" + url, "NATS_USER=connector", "NATS_PASSWORD=" + natsPasswords["connector"],
 		"CONNECTOR_HTTP_ADDR=127.0.0.1:0",
 		"CONNECTOR_ADMIN_ADDR=127.0.0.1:0",
 		"AGENTPHONE_WEBHOOK_SECRET=" + testSecret,
@@ -52,7 +46,7 @@ func TestReplicasOnOneNATSJournalOnce(t *testing.T) {
 		}
 	}
 
-	nc, err := nats.Connect(ns.ClientURL())
+	nc, err := nats.Connect(url, nats.UserInfo("subscriber", natsPasswords["subscriber"]))
 	if err != nil {
 		t.Fatal(err)
 	}

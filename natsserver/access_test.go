@@ -3,7 +3,6 @@ package natsserver_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/journal/journaltest"
 	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 )
 
 // accessRig is an embedded server with the journal on it, opened by the
@@ -24,15 +24,16 @@ type accessRig struct {
 	conn, sub  *nats.Conn
 	js, subJS  jetstream.JetStream
 	journal    *journal.Journal
-	violations chan error
+	violations natsservertest.Violations
 }
 
-const leases = "AGENTPHONE_SINK_LEASES"
+// names are the journal, a sink's consumer and a bucket the rig makes.
+var names = natsservertest.Names{Stream: "AGENTPHONE", Prefix: "agentphone", Consumer: "sink-kafka", Bucket: "AGENTPHONE_SINK_LEASES"}
 
 func newAccessRig(t *testing.T) *accessRig {
 	t.Helper()
 	ctx := context.Background()
-	r := &accessRig{violations: make(chan error, 16)}
+	r := &accessRig{violations: natsservertest.NewViolations()}
 	var err error
 	r.srv, err = natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 10 * time.Second,
 		Access: natsserver.Access{Streams: []string{"AGENTPHONE"}, Subjects: []string{"agentphone.>"}, Reserved: []string{"sink-kafka"}}}, journaltest.Discard())
@@ -51,57 +52,16 @@ func newAccessRig(t *testing.T) *accessRig {
 	if _, err := r.js.CreateConsumer(ctx, "AGENTPHONE", jetstream.ConsumerConfig{Durable: "sink-kafka", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leases}); err != nil {
+	if _, err := r.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: names.Bucket}); err != nil {
 		t.Fatal(err)
 	}
-	r.sub, err = nats.Connect(r.srv.ClientURL(), r.srv.As(natsserver.SubscriberUser), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-		if errors.Is(err, nats.ErrPermissionViolation) {
-			r.violations <- err
-		}
-	}))
+	r.sub, err = nats.Connect(r.srv.ClientURL(), r.srv.As(natsserver.SubscriberUser), r.violations.Option())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.sub.Close)
 	r.subJS, _ = jetstream.New(r.sub)
 	return r
-}
-
-// denied runs op as the subscriber and fails the test unless the server
-// refuses it for permissions, on a subject starting with subject.
-func (r *accessRig) denied(t *testing.T, subject string, op func(context.Context, jetstream.JetStream) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	got := make(chan error, 1)
-	go func() {
-		select {
-		case err := <-r.violations:
-			got <- err
-			cancel() // a request that was refused gets no answer
-		case <-ctx.Done():
-			got <- nil
-		}
-	}()
-	err := op(ctx, r.subJS)
-	if err == nil {
-		_ = r.sub.FlushWithContext(ctx) // a core publish: its refusal comes after
-	}
-	select {
-	case v := <-got:
-		if v == nil || !strings.Contains(v.Error(), `"`+subject) {
-			t.Fatalf("not refused for permissions (op: %v, violation: %v)", err, v)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no answer")
-	}
-}
-
-func forged(id string) *nats.Msg {
-	m := nats.NewMsg("agentphone.message.conv_1.sms.agt_1")
-	m.Header.Set(jetstream.MsgIDHeader, id)
-	m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","type":"ai.agentphone.agent.message"}`)
-	return m
 }
 
 // A subscriber, or a client without credentials, cannot publish into the
@@ -118,77 +78,20 @@ func TestSubscriberCannotWrite(t *testing.T) {
 		nc.Close()
 		t.Fatal("a client without credentials connects")
 	}
-	ops := []struct {
-		name, subject string
-		op            func(context.Context, jetstream.JetStream) error
-	}{
-		{"publish a forged event", "agentphone.", func(ctx context.Context, js jetstream.JetStream) error {
-			_, err := js.PublishMsg(ctx, forged("whd_forged_1"))
-			return err
-		}},
-		{"core publish a forged event", "agentphone.", func(_ context.Context, js jetstream.JetStream) error { return js.Conn().PublishMsg(forged("whd_forged_2")) }},
-		{"put a lease", "$KV." + leases, func(_ context.Context, js jetstream.JetStream) error {
-			return js.Conn().Publish("$KV."+leases+".kafka", []byte("me"))
-		}},
-		{"read the sink's consumer", "$JS.API.CONSUMER.MSG.NEXT.AGENTPHONE.sink-kafka", func(ctx context.Context, js jetstream.JetStream) error {
-			_, err := js.Conn().RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT.AGENTPHONE.sink-kafka", []byte(`{"batch":1}`))
-			return err
-		}},
-		{"acknowledge for the sink", "$JS.ACK.AGENTPHONE.sink-kafka", func(_ context.Context, js jetstream.JetStream) error {
-			return js.Conn().Publish("$JS.ACK.AGENTPHONE.sink-kafka.1.1.1.0.0", []byte("+ACK"))
-		}},
-		{"acknowledge for the sink, new format", "$JS.ACK._.", func(_ context.Context, js jetstream.JetStream) error {
-			return js.Conn().Publish("$JS.ACK._.hash.AGENTPHONE.sink-kafka.1.1.1.0.0.x", []byte("+ACK"))
-		}},
-		{"change the sink's consumer", "$JS.API.CONSUMER.CREATE.AGENTPHONE.sink-kafka", func(ctx context.Context, js jetstream.JetStream) error {
-			_, err := js.CreateOrUpdateConsumer(ctx, "AGENTPHONE", jetstream.ConsumerConfig{Durable: "sink-kafka", AckPolicy: jetstream.AckExplicitPolicy, Description: "mine"})
-			return err
-		}},
-		{"rewind the sink's consumer", "$JS.API.CONSUMER.RESET.AGENTPHONE.sink-kafka", func(ctx context.Context, js jetstream.JetStream) error {
-			_, err := js.ResetConsumerToSequence(ctx, "AGENTPHONE", "sink-kafka", 1)
-			return err
-		}},
-		{"update the stream", "$JS.API.STREAM.UPDATE.AGENTPHONE", func(ctx context.Context, js jetstream.JetStream) error {
-			_, err := js.UpdateStream(ctx, journal.StreamConfig(journaltest.Config()))
-			return err
-		}},
-		{"delete a message", "$JS.API.STREAM.MSG.DELETE.AGENTPHONE", func(ctx context.Context, js jetstream.JetStream) error {
-			s, err := js.Stream(ctx, "AGENTPHONE")
-			if err != nil {
-				return err
-			}
-			return s.DeleteMsg(ctx, 1)
-		}},
-		{"delete the sink's consumer", "$JS.API.CONSUMER.DELETE.AGENTPHONE.sink-kafka", func(ctx context.Context, js jetstream.JetStream) error {
-			return js.DeleteConsumer(ctx, "AGENTPHONE", "sink-kafka")
-		}},
-		{"delete the bucket", "$JS.API.STREAM.DELETE.KV_" + leases, func(ctx context.Context, js jetstream.JetStream) error {
-			return js.DeleteKeyValue(ctx, leases)
-		}},
-		{"purge the stream", "$JS.API.STREAM.PURGE.AGENTPHONE", func(ctx context.Context, js jetstream.JetStream) error {
-			s, err := js.Stream(ctx, "AGENTPHONE")
-			if err != nil {
-				return err
-			}
-			return s.Purge(ctx)
-		}},
-		{"delete the stream", "$JS.API.STREAM.DELETE.AGENTPHONE", func(ctx context.Context, js jetstream.JetStream) error {
-			return js.DeleteStream(ctx, "AGENTPHONE")
-		}},
-	}
+	ops := natsservertest.WriteOps(names)
 	for _, o := range ops {
-		t.Run(o.name, func(t *testing.T) { r.denied(t, o.subject, o.op) })
+		t.Run(o.Name, func(t *testing.T) { natsservertest.Denied(t, r.subJS, r.violations, o) })
 	}
 
 	// The delivery the forgery aimed at goes in.
-	e := &connector.Event{ID: "whd_forged_1", Type: "ai.agentphone.agent.message", Source: "agentphone/webhook/project", Subject: "conv_1",
+	e := &connector.Event{ID: natsservertest.ForgedID, Type: "ai.agentphone.agent.message", Source: "agentphone/webhook/project", Subject: "conv_1",
 		Time: time.Now(), ReceivedAt: time.Now(), Status: connector.StatusOK, Raw: []byte(`{"event":"agent.message"}`)}
 	res, err := r.journal.Append(ctx, e)
 	if err != nil || res.Duplicate {
 		t.Fatalf("the signed delivery: %+v %v, want journaled", res, err)
 	}
 	ids := journaltest.IDs(t, r.conn, "AGENTPHONE")
-	if len(ids) != 1 || ids["whd_forged_1"] != 1 {
+	if len(ids) != 1 || ids[natsservertest.ForgedID] != 1 {
 		t.Fatalf("journal holds %v, want the signed delivery alone", ids)
 	}
 	c, err := r.js.Consumer(ctx, "AGENTPHONE", "sink-kafka")
@@ -196,8 +99,8 @@ func TestSubscriberCannotWrite(t *testing.T) {
 		t.Fatalf("the sink's consumer was changed: %+v %v", c.CachedInfo(), err)
 	}
 	for _, o := range ops { // what was refused is what the server does for the connector
-		if err := o.op(ctx, r.js); err != nil {
-			t.Errorf("as the connector, %s: %v", o.name, err)
+		if err := o.Do(ctx, r.js); err != nil {
+			t.Errorf("as the connector, %s: %v", o.Name, err)
 		}
 	}
 }

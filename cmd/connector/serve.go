@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sethvargo/go-envconfig"
+	"golang.org/x/time/rate"
 
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
@@ -95,6 +97,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 // connectJournal connects to NATS_URL, or starts the embedded server and
 // connects to it in process.
 func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Conn, *natsserver.Server, error) {
+	asyncErrs := &rate.Sometimes{Interval: 10 * time.Second}
 	opts := []nats.Option{
 		nats.Name("agentphone-connector"),
 		nats.MaxReconnects(-1),
@@ -107,6 +110,11 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+		// A request the server refuses (a permissions violation) gets no
+		// answer, only this: say why it times out.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			asyncErrs.Do(func() { log.Warn("nats error", "error", err) })
+		}),
 	}
 	if !cfg.Embedded() {
 		auth, err := natsAuth(cfg, "")

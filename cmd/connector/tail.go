@@ -83,6 +83,9 @@ func dialRunning(cfg Config, name, user string) (*nats.Conn, error) {
 		return nil, err
 	}
 	opts = append(opts, nats.Name(name), nats.Timeout(5*time.Second))
+	if user == natsserver.ConnectorUser {
+		opts = append(opts, nats.CustomInboxPrefix(natsserver.InboxPrefix)) // as serve: only the connector reads its replies
+	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
