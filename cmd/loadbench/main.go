@@ -7,6 +7,7 @@
 //	loadbench run --connector ./connector [--duration 15s] [--rounds 3]
 //	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
 //	loadbench flood --connector ./connector [--duration 20s] [--rate 500] [--c 64]
+//	loadbench bodies --connector ./connector [--c 64] [--mb 50]
 //	loadbench dedupe-memory [--keys 1000000]
 //	loadbench journal-bytes [--events 100000]
 //
@@ -33,7 +34,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadbench run|drive|flood|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
+		return fmt.Errorf("usage: loadbench run|drive|flood|bodies|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
 	}
 	switch args[0] {
 	case "run":
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string) error {
 		return runDrive(ctx, args[1:])
 	case "flood":
 		return runFlood(ctx, args[1:])
+	case "bodies":
+		return runBodies(ctx, args[1:])
 	case "dedupe-memory":
 		return runDedupeMemory(ctx, args[1:])
 	case "journal-bytes":

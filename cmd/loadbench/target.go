@@ -87,14 +87,20 @@ func (t *target) cpu() time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
+// rss returns the process's resident set size in bytes now.
+func (t *target) rss() int64 { return t.status("VmRSS:") }
+
 // peakRSS returns the process's peak resident set size in bytes.
-func (t *target) peakRSS() int64 {
+func (t *target) peakRSS() int64 { return t.status("VmHWM:") }
+
+// status returns a size field of /proc/<pid>/status in bytes.
+func (t *target) status(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
