@@ -2,14 +2,18 @@ package webhook
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,5 +111,62 @@ func TestReady(t *testing.T) {
 				t.Fatalf("Ready = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the listener's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
+}
+
+// The listener and the handler log no line per request, at debug either:
+// not fasthttp's warning about reading a streamed body whole, not one per
+// rejection.
+func TestNoLinePerRequest(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := testConfig()
+	cfg.MaxBodyBytes, cfg.RejectBudget = 4096, 1000
+	r := &rig{env: journaltest.Start(t, nil), now: time.Unix(1772471081, 0)}
+	g, err := dedupe.New(r.env.Journal, r.env.Config.DedupeWindow, dedupe.Config{}, dedupe.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.handler = NewHandler(cfg, g, Settings{Logger: log, Now: func() time.Time { return r.now }})
+	srv, err := Listen("127.0.0.1:0", r.handler, cfg, 2*time.Second, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.url = "http://" + srv.Addr()
+	body := readFixture(t, "sms_inbound.json")
+	for i := range 20 {
+		r.post(t, r.signed("whd_quiet_"+strconv.Itoa(i%5), body, testSecret)) // accepted, then duplicates
+		r.post(t, r.signed("whd_forged", body, "whsec_forger"))
+		r.post(t, r.signed("whd_big", bytes.Repeat([]byte("x"), 5000), testSecret))
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var other []string
+	for _, l := range logs.lines() {
+		if !strings.Contains(l, "webhook listener st") && !strings.Contains(l, "webhook requests rejected") {
+			other = append(other, l)
+		}
+	}
+	if all := logs.lines(); len(other) > 0 || len(all) > 4 {
+		t.Fatalf("60 requests logged %d lines:\n%s", len(all), strings.Join(all, "\n"))
 	}
 }
