@@ -166,6 +166,25 @@ func TestCacheAnswersWithinTheWindowOnly(t *testing.T) {
 	}
 }
 
+// A duplicate the journal reports was committed at a time the guard does not
+// know (by another replica, or before a restart): it is not cached, or the
+// cache could go on answering "duplicate" after the journal's window has let
+// the ID go, and the provider's delivery would then be lost.
+func TestJournalsDuplicateIsNotCached(t *testing.T) {
+	now := time.Unix(1000, 0)
+	j := &journal{ids: map[string]uint64{"a": 7}}
+	g, _ := newGuard(t, j, 10, func() time.Time { return now })
+	for i := range 2 {
+		res, err := g.Append(context.Background(), event("a"))
+		if err != nil || !res.Duplicate || res.Seq != 7 {
+			t.Fatalf("append %d: %+v %v, want the journal's duplicate of seq 7", i, res, err)
+		}
+	}
+	if n := j.calls.Load(); n != 2 {
+		t.Fatalf("%d journal appends for two deliveries: the journal's duplicate was answered from the cache", n)
+	}
+}
+
 func TestCacheEvictsOldest(t *testing.T) {
 	r := newRecent(2 * recentShards) // two per shard
 	at := time.Unix(0, 0)

@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	latency   *prometheus.HistogramVec
 	ok, error prometheus.Observer
+	unsettled prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -18,13 +19,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from publishing an event to the journal's ack (or failure), by outcome.",
 			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"outcome"}),
+		unsettled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "connector_journal_unsettled_answers_total",
+			Help: "Publishes asked again because the journal's answer was not final yet: on a cluster, the same event ID or call in process on another replica, or no stream leader.",
+		}),
 	}
 	m.ok, m.error = m.latency.WithLabelValues("ok"), m.latency.WithLabelValues("error")
 	if reg == nil {
 		return m, nil
 	}
-	if err := reg.Register(m.latency); err != nil {
-		return nil, err
+	for _, c := range []prometheus.Collector{m.latency, m.unsettled} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }

@@ -28,7 +28,7 @@ type Config struct {
 	Listen     string        `env:"CONNECTOR_NATS_LISTEN, default=127.0.0.1:4222" help:"host:port for local subscribers; port 0 picks a free one; none listens nowhere"`
 	MaxPayload int32         `env:"CONNECTOR_NATS_MAX_PAYLOAD, default=8388608" help:"largest message in bytes; an event holds the raw body and its normalized data"`
 	StoreDir   string        // JetStream file store; set by the caller from the data directory
-	StartWait  time.Duration `env:"CONNECTOR_NATS_START_TIMEOUT, default=30s" help:"how long start-up may take, recovery of a large store included"`
+	StartWait  time.Duration `env:"CONNECTOR_NATS_START_TIMEOUT, default=30s" help:"how long start-up may wait for NATS: the embedded server recovering a large store, or the cluster of NATS_URL forming"`
 	Access     Access        // what subscribers may read; set by the caller from the journal's configuration
 }
 

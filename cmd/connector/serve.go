@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	"golang.org/x/time/rate"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/natsserver"
@@ -43,16 +44,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	nc, embedded, err := connectJournal(ctx, cfg, log)
+	// Start-up may wait for NATS (a cluster still forming, a large store
+	// recovering), but no longer than CONNECTOR_NATS_START_TIMEOUT.
+	startCtx, started := context.WithTimeout(ctx, cfg.NATS.StartWait)
+	defer started()
+	nc, embedded, err := connectJournal(startCtx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, closeJournal(cfg, nc, embedded, log)) }()
 
-	j, err := journal.Open(ctx, nc, cfg.Journal, journal.Settings{Logger: log, Registerer: reg})
+	j, err := journal.Open(startCtx, nc, cfg.Journal, journal.Settings{Logger: log, Registerer: reg})
+	if err != nil && startCtx.Err() != nil {
+		err = fmt.Errorf("%w (waited CONNECTOR_NATS_START_TIMEOUT=%s)", err, cfg.NATS.StartWait)
+	}
 	if err != nil {
 		return err
 	}
+	started()
 	guard, err := dedupe.New(j, cfg.Journal.DedupeWindow, cfg.Dedupe, dedupe.Settings{Registerer: reg})
 	if err != nil {
 		return err
@@ -124,9 +133,9 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 		// Replies under the connector's own prefix: subscribers may read
 		// _INBOX.> only (deploy/nats-auth.conf), not the connector's answers.
 		opts = append(append(opts, auth...), nats.CustomInboxPrefix(natsserver.InboxPrefix))
-		nc, err := nats.Connect(cfg.NATSURL, opts...)
+		nc, err := dialNATS(ctx, cfg.NATSURL, opts, log)
 		if err != nil {
-			return nil, nil, fmt.Errorf("connect %s: %w", redactURL(cfg.NATSURL), err)
+			return nil, nil, err
 		}
 		if err := checkPayload(nc, cfg); err != nil {
 			nc.Close()
@@ -150,6 +159,30 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 		return nil, nil, fmt.Errorf("connect embedded nats: %w", err)
 	}
 	return nc, ns, nil
+}
+
+// dialBackoff paces the attempts to reach NATS_URL at start-up.
+var dialBackoff = connector.Backoff{Min: 100 * time.Millisecond, Max: 2 * time.Second}
+
+// dialNATS connects to url, trying again while no server of it can be
+// reached (a cluster starting with the connector), until ctx ends. A
+// refusal of the credentials is final.
+func dialNATS(ctx context.Context, url string, opts []nats.Option, log *slog.Logger) (*nats.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) {
+			return nil, fmt.Errorf("connect %s: %w", redactURL(url), err)
+		}
+		if attempt == 0 {
+			log.Warn("cannot reach NATS yet; trying again until CONNECTOR_NATS_START_TIMEOUT", "url", redactURL(url), "error", err)
+		}
+		if serr := connector.Sleep(ctx, dialBackoff.Delay(attempt)); serr != nil {
+			return nil, fmt.Errorf("connect %s: %w (waited up to CONNECTOR_NATS_START_TIMEOUT)", redactURL(url), err)
+		}
+	}
 }
 
 // natsURL is where subscribers reach the journal, for the log.

@@ -55,7 +55,7 @@ func serveBaseline(ctx context.Context, args []string, publish bool) error {
 			return
 		}
 		if js != nil {
-			msg := &nats.Msg{Subject: "agentphone.bench", Data: body}
+			msg := &nats.Msg{Subject: r.Header.Get(benchSubjectHeader), Data: body}
 			if _, err := js.PublishMsg(r.Context(), msg, jetstream.WithMsgID(r.Header.Get("X-Webhook-ID"))); err != nil {
 				http.Error(w, `{"error":"journal"}`, http.StatusServiceUnavailable)
 				return
@@ -82,7 +82,7 @@ func serveBaseline(ctx context.Context, args []string, publish bool) error {
 
 func baselineStream(ctx context.Context, dir string) (jetstream.JetStream, func(), error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: 30 * time.Second}, log)
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: startWait}, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,9 +94,7 @@ func baselineStream(ctx context.Context, dir string) (jetstream.JetStream, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := journal.StreamConfig(journal.Config{Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1,
-		MaxAge: 168 * time.Hour, MaxBytes: -1, DedupeWindow: 72 * time.Hour})
-	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+	if _, err := js.CreateOrUpdateStream(ctx, journal.StreamConfig(benchJournal())); err != nil {
 		return nil, nil, err
 	}
 	return js, func() { nc.Close(); ns.Shutdown(context.Background()) }, nil

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"text/tabwriter"
 	"time"
 )
 
@@ -18,98 +17,150 @@ type measurement struct {
 	closed, open result
 	cpuPerReq    time.Duration
 	peakRSS      int64
+	startup      time.Duration // process start to ready (/readyz 200 for the connector)
+}
+
+// options are the flags every measuring command shares.
+type options struct {
+	connector        string
+	duration, warmup time.Duration
+	conc, rate       int
+	rounds           int
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.connector, "connector", "", "path of the connector binary (required)")
+	fs.DurationVar(&o.duration, "duration", 15*time.Second, "length of each measured phase")
+	fs.DurationVar(&o.warmup, "warmup", 3*time.Second, "load before measuring")
+	fs.IntVar(&o.conc, "c", 64, "concurrent connections of the throughput phase")
+	fs.IntVar(&o.rate, "rate", 3000, "requests per second of the fixed-rate phase")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; targets alternate within each and the median is reported")
+}
+
+// cell is one configuration of the journal and the traffic.
+type cell struct {
+	shape   traffic
+	prefill int // events journaled before the targets start
+}
+
+func (c cell) String() string {
+	return fmt.Sprintf("%d events before, %s", c.prefill, c.shape)
+}
+
+// targets are the servers measured, in the order of the first round.
+var targets = []string{"verify", "verify+publish", "connector"}
+
+// cellResult holds every round of every target in one cell.
+type cellResult struct {
+	cell cell
+	all  map[string][]measurement
 }
 
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	connector := fs.String("connector", "", "path of the connector binary (required)")
-	duration := fs.Duration("duration", 15*time.Second, "length of each measured phase")
-	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring")
-	conc := fs.Int("c", 64, "concurrent connections of the throughput phase")
-	rate := fs.Int("rate", 3000, "requests per second of the fixed-rate phase")
-	rounds := fs.Int("rounds", 3, "rounds; targets alternate within each and the median is reported")
+	var o options
+	o.register(fs)
+	agents := fs.Int("agents", 4, "distinct agents the deliveries come from")
+	convs := fs.Int("conversations", 1000, "distinct SMS conversations")
+	calls := fs.Int("calls", 0, "distinct calls the call_ended deliveries cycle through; 0 for a new call each")
+	pre := fs.Int("prefill", 0, "events journaled before measuring (the same traffic), into a store the publishing targets share")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *connector == "" {
+	if o.connector == "" {
 		return fmt.Errorf("--connector is required")
 	}
-	names := []string{"verify", "verify+publish", "connector"}
-	all := map[string][]measurement{}
-	tmp, err := os.MkdirTemp("", "loadbench")
+	c := cell{shape: traffic{agents: *agents, conversations: *convs, calls: *calls}, prefill: *pre}
+	res, err := measureCell(ctx, o, c, 0)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	for r := range *rounds {
-		for i := range names {
-			name := names[(i+r)%len(names)]
-			dir := filepath.Join(tmp, fmt.Sprintf("%d-%d", r, i))
-			m, err := measure(ctx, name, *connector, dir, *conc, *rate, *warmup, *duration, r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "round %d %-15s %8.0f req/s  p99 %v  at %d/s p99 %v  wrong %d\n",
-				r+1, name, m.closed.rate(), m.closed.pct(.99).Round(10*time.Microsecond), *rate, m.open.pct(.99).Round(10*time.Microsecond), m.closed.wrong+m.open.wrong)
-			all[name] = append(all[name], m)
-		}
-	}
-	report(os.Stdout, names, all, *conc, *rate)
+	report(os.Stdout, res, o)
 	return nil
 }
 
-func measure(ctx context.Context, name, connector, dir string, conc, rate int, warmup, d time.Duration, round int) (measurement, error) {
+// measureCell prefills a store for the cell when it asks for one, then
+// measures every target o.rounds times, alternating them within each round.
+// Without a prefill every publishing target starts on an empty store of its
+// own; with one they all run on the prefilled store, which grows by what
+// each run journals.
+func measureCell(ctx context.Context, o options, c cell, index int) (cellResult, error) {
+	tmp, err := os.MkdirTemp("", "loadbench")
+	if err != nil {
+		return cellResult{}, err
+	}
+	defer os.RemoveAll(tmp)
+	shared := ""
+	if c.prefill > 0 {
+		shared = filepath.Join(tmp, "prefilled")
+		if err := prefill(ctx, shared, c.prefill, c.shape); err != nil {
+			return cellResult{}, fmt.Errorf("prefill: %w", err)
+		}
+	}
+	res := cellResult{cell: c, all: map[string][]measurement{}}
+	for r := range o.rounds {
+		for i := range targets {
+			name := targets[(i+r)%len(targets)]
+			dir := shared
+			if dir == "" {
+				dir = filepath.Join(tmp, fmt.Sprintf("%d-%d", r, i))
+			}
+			run := fmt.Sprintf("c%dr%d%s", index, r, name)
+			m, err := measure(ctx, o, name, dir, run, c.shape)
+			if err != nil {
+				return res, err
+			}
+			fmt.Fprintf(os.Stderr, "[%s] round %d %-15s %8.0f req/s  p99 %v  at %d/s p99 %v  wrong %d  start-up %v\n",
+				c, r+1, name, m.closed.rate(), m.closed.pct(.99).Round(10*time.Microsecond), o.rate,
+				m.open.pct(.99).Round(10*time.Microsecond), m.closed.wrong+m.open.wrong, m.startup.Round(time.Millisecond))
+			res.all[name] = append(res.all[name], m)
+		}
+	}
+	return res, nil
+}
+
+func measure(ctx context.Context, o options, name, dir, run string, shape traffic) (measurement, error) {
 	// The workload's bad signatures come from the client of the good ones:
 	// with a budget of rejections, they would be held a second each.
-	t, err := startTarget(ctx, name, connector, dir, "CONNECTOR_REJECT_BUDGET=0")
+	t, err := startTarget(ctx, name, o.connector, dir, "CONNECTOR_REJECT_BUDGET=0")
 	if err != nil {
 		return measurement{}, err
 	}
 	defer t.stop()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
-	w := newWorkload(t.url, benchSecret, name+strconv.Itoa(round))
-	w.closedLoop(ctx, client, conc, warmup)
+	w := newWorkload(t.url, benchSecret, run, shape)
+	w.closedLoop(ctx, client, o.conc, o.warmup)
 	cpu0 := t.cpu()
-	var m measurement
-	m.closed = w.closedLoop(ctx, client, conc, d)
+	m := measurement{startup: t.startup}
+	m.closed = w.closedLoop(ctx, client, o.conc, o.duration)
 	m.cpuPerReq = (t.cpu() - cpu0) / time.Duration(max(1, m.closed.requests))
-	m.open = w.openLoop(ctx, client, rate, d)
+	m.open = w.openLoop(ctx, client, o.rate, o.duration)
 	m.peakRSS = t.peakRSS()
 	return m, ctx.Err()
 }
 
-// report prints the median of each figure and the ratios to the baselines.
-func report(w *os.File, names []string, all map[string][]measurement, conc, rate int) {
-	med := func(name string, f func(measurement) float64) float64 {
-		var v []float64
-		for _, m := range all[name] {
-			v = append(v, f(m))
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
+// median returns the median of f over the target's rounds.
+func (r cellResult) median(name string, f func(measurement) float64) float64 {
+	var v []float64
+	for _, m := range r.all[name] {
+		v = append(v, f(m))
 	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "server\treq/s (C=%d)\tp50 ms\tp99 ms\tp50 ms at %d/s\tp99 ms at %d/s\tCPU µs/req\tpeak RSS MiB\twrong answers\n", conc, rate, rate)
-	for _, n := range names {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\n", n,
-			med(n, func(m measurement) float64 { return m.closed.rate() }),
-			med(n, func(m measurement) float64 { return ms(m.closed.pct(.50)) }),
-			med(n, func(m measurement) float64 { return ms(m.closed.pct(.99)) }),
-			med(n, func(m measurement) float64 { return ms(m.open.pct(.50)) }),
-			med(n, func(m measurement) float64 { return ms(m.open.pct(.99)) }),
-			med(n, func(m measurement) float64 { return float64(m.cpuPerReq) / float64(time.Microsecond) }),
-			med(n, func(m measurement) float64 { return float64(m.peakRSS) / (1 << 20) }),
-			med(n, func(m measurement) float64 { return float64(m.closed.wrong + m.open.wrong) }))
+	if len(v) == 0 {
+		return 0
 	}
-	tw.Flush()
-	c := func(n string) float64 { return med(n, func(m measurement) float64 { return m.closed.rate() }) }
-	p99 := func(n string) float64 { return med(n, func(m measurement) float64 { return ms(m.open.pct(.99)) }) }
-	fmt.Fprintf(w, "\nconnector / verify+publish throughput: %.2fx   connector / verify: %.2fx\n",
-		c("connector")/c("verify+publish"), c("connector")/c("verify"))
-	fmt.Fprintf(w, "p99 at %d/s: connector %.2f ms, verify+publish %.2f ms (difference %+.2f ms)\n",
-		rate, p99("connector"), p99("verify+publish"), p99("connector")-p99("verify+publish"))
+	slices.Sort(v)
+	return v[len(v)/2]
 }
+
+func (r cellResult) throughput(name string) float64 {
+	return r.median(name, func(m measurement) float64 { return m.closed.rate() })
+}
+
+func (r cellResult) p99AtRate(name string) float64 {
+	return r.median(name, func(m measurement) float64 { return ms(m.open.pct(.99)) })
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // runDrive puts the throughput load on a server started elsewhere.
 func runDrive(ctx context.Context, args []string) error {
@@ -118,11 +169,14 @@ func runDrive(ctx context.Context, args []string) error {
 	secret := fs.String("secret", benchSecret, "webhook secret the server holds")
 	duration := fs.Duration("duration", 15*time.Second, "how long")
 	conc := fs.Int("c", 64, "concurrent connections")
+	agents := fs.Int("agents", 4, "distinct agents the deliveries come from")
+	convs := fs.Int("conversations", 1000, "distinct SMS conversations")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
-	r := newWorkload(*url, *secret, strconv.FormatInt(time.Now().UnixNano(), 36)).closedLoop(ctx, client, *conc, *duration)
+	shape := traffic{agents: *agents, conversations: *convs}
+	r := newWorkload(*url, *secret, strconv.FormatInt(time.Now().UnixNano(), 36), shape).closedLoop(ctx, client, *conc, *duration)
 	fmt.Printf("%.0f req/s, p50 %v, p99 %v, codes %v, wrong answers %d\n", r.rate(), r.pct(.5), r.pct(.99), r.codes, r.wrong)
 	return nil
 }

@@ -90,7 +90,7 @@ func runDedupeMemoryOne(ctx context.Context, args []string) error {
 	for i := range *keys {
 		msg := &nats.Msg{Subject: "mem.x", Data: []byte("x")}
 		if *subjects {
-			msg.Subject = fmt.Sprintf("mem.message.sms.agt_1.conv_%016x", uint64(i)*0x9e3779b97f4a7c15)
+			msg.Subject = fmt.Sprintf("mem.message.conv_%016x.sms.agt_1", uint64(i)*0x9e3779b97f4a7c15)
 		}
 		if _, err := js.PublishMsgAsync(msg, jetstream.WithMsgID(fmt.Sprintf("whd_%016x", uint64(i)*0x9e3779b97f4a7c15)),
 			jetstream.WithStallWait(time.Minute)); err != nil {

@@ -104,13 +104,14 @@ func floodRound(ctx context.Context, connector, dir, budget string, rate, conc i
 	}
 	defer t.stop()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	genuine := newWorkload(t.url, benchSecret, run)
+	floodTraffic := traffic{agents: 4, conversations: 1000} // the run command's default
+	genuine := newWorkload(t.url, benchSecret, run, floodTraffic)
 	genuine.badRate = 0
 	gc := clientFrom("127.0.0.1")
 	genuine.openLoop(ctx, gc, rate, 3*time.Second) // warm up
 	f.alone = genuine.openLoop(ctx, gc, rate, d)
 
-	forger := newWorkload(t.url, benchSecret, run+"f")
+	forger := newWorkload(t.url, benchSecret, run+"f", floodTraffic)
 	forger.badRate, forger.dupRate = 1, 0
 	fctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

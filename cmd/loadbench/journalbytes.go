@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,7 +57,7 @@ func runJournalBytes(ctx context.Context, args []string) error {
 		return err
 	}
 	bodies, raw := simulatedBodies(*n)
-	if err := appendAll(ctx, j, bodies, *conc); err != nil {
+	if err := appendAll(ctx, j, len(bodies), *conc, func(i int) (string, []byte) { return bodies[i][0], []byte(bodies[i][1]) }); err != nil {
 		return err
 	}
 	js, err := jetstream.New(nc)
@@ -98,15 +99,17 @@ func simulatedBodies(n int) ([][2]string, int) {
 	return out, raw
 }
 
-// appendAll normalizes and journals every body, conc at a time.
-func appendAll(ctx context.Context, j *journal.Journal, bodies [][2]string, conc int) error {
-	work := make(chan [2]string)
+// appendAll normalizes and journals the n deliveries delivery(0..n-1)
+// gives, conc at a time.
+func appendAll(ctx context.Context, j *journal.Journal, n, conc int, delivery func(i int) (id string, body []byte)) error {
+	var next atomic.Int64
 	errs := make(chan error, conc)
 	var wg sync.WaitGroup
 	for range conc {
 		wg.Go(func() {
-			for b := range work {
-				e := transform.Normalize(transform.Meta{ID: b[0], Source: "agentphone/webhook/project", ReceivedAt: time.Now()}, []byte(b[1]))
+			for i := int(next.Add(1) - 1); i < n && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				id, body := delivery(i)
+				e := transform.Normalize(transform.Meta{ID: id, Source: "agentphone/webhook/project", ReceivedAt: time.Now()}, body)
 				if _, err := j.Append(ctx, e); err != nil {
 					errs <- err
 					return
@@ -114,22 +117,12 @@ func appendAll(ctx context.Context, j *journal.Journal, bodies [][2]string, conc
 			}
 		})
 	}
-	var err error
-feed:
-	for _, b := range bodies {
-		select {
-		case work <- b:
-		case err = <-errs:
-			break feed
-		}
-	}
-	close(work)
 	wg.Wait()
 	close(errs)
-	if err == nil {
-		err = <-errs
+	if err := <-errs; err != nil {
+		return err
 	}
-	return err
+	return ctx.Err()
 }
 
 // dirSize adds up the sizes of the files under dir.

@@ -18,33 +18,47 @@ import (
 	"time"
 )
 
+// traffic is the shape of the deliveries: how many distinct agents,
+// conversations and calls they come from.
+type traffic struct {
+	agents        int // agents the deliveries are spread over
+	conversations int // SMS conversations, each with one agent
+	calls         int // calls the call_ended bodies cycle through; 0: a new call each
+}
+
+func (t traffic) String() string {
+	calls := "a new call each"
+	if t.calls > 0 {
+		calls = fmt.Sprintf("%d calls", t.calls)
+	}
+	return fmt.Sprintf("%d agents, %d conversations, %s", t.agents, t.conversations, calls)
+}
+
 // workload makes AgentPhone-like deliveries: one 2 KB call_ended for every
 // four 0.5 KB SMS bodies (a simulated day has about one call_ended in six
-// webhooks), each call_ended a new call; a share of re-deliveries of
-// acknowledged IDs (re-signed, as provider retries are) and a share of bad
-// signatures.
+// webhooks), spread over the traffic's agents, conversations and calls; a
+// share of re-deliveries of acknowledged IDs (re-signed, as provider retries
+// are) and a share of bad signatures.
 type workload struct {
 	url, secret      string
-	sms              [][]byte
+	shape            traffic
 	dupRate, badRate float64
-	run              string // makes IDs unique per run
+	run              string // makes IDs and new calls unique per run
 	seq              atomic.Int64
 	mu               sync.Mutex
 	acked            []delivered // ring of recent acknowledged deliveries
 	next             int
 }
 
+// delivered is one delivery: its ID, body, and the journal subject the
+// connector gives it (for the baseline, which parses nothing).
 type delivered struct {
-	id   string
-	body []byte
+	id, subject string
+	body        []byte
 }
 
-func newWorkload(url, secret, run string) *workload {
-	w := &workload{url: url, secret: secret, dupRate: 0.10, badRate: 0.01, run: run, acked: make([]delivered, 0, 10000)}
-	for i := range 32 {
-		w.sms = append(w.sms, smsBody(i))
-	}
-	return w
+func newWorkload(url, secret, run string, shape traffic) *workload {
+	return &workload{url: url, secret: secret, shape: shape, dupRate: 0.10, badRate: 0.01, run: run, acked: make([]delivered, 0, 10000)}
 }
 
 type kind int
@@ -69,11 +83,7 @@ func (w *workload) request(rng *rand.Rand) (*http.Request, kind, delivered) {
 		w.mu.Unlock()
 	}
 	if d.id == "" {
-		n := w.seq.Add(1)
-		d = delivered{id: fmt.Sprintf("whd_%s_%d", w.run, n), body: w.sms[rng.IntN(len(w.sms))]}
-		if n%5 == 0 {
-			d.body = callEndedBody(w.run, n)
-		}
+		d = w.fresh(rng)
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := w.sign(ts, d.body)
@@ -85,7 +95,33 @@ func (w *workload) request(rng *rand.Rand) (*http.Request, kind, delivered) {
 	req.Header.Set("X-Webhook-ID", d.id)
 	req.Header.Set("X-Webhook-Timestamp", ts)
 	req.Header.Set("X-Webhook-Signature", sig)
+	req.Header.Set(benchSubjectHeader, d.subject)
 	return req, k, d
+}
+
+// benchSubjectHeader carries the delivery's journal subject to the
+// verify+publish baseline, so that it stores on as many distinct subjects as
+// the connector without parsing the body.
+const benchSubjectHeader = "X-Bench-Subject"
+
+// fresh returns a delivery not sent before.
+func (w *workload) fresh(rng *rand.Rand) delivered {
+	n := w.seq.Add(1)
+	id := fmt.Sprintf("whd_%s_%d", w.run, n)
+	if n%5 != 0 {
+		conv := rng.IntN(w.shape.conversations)
+		agent := conv % w.shape.agents
+		return delivered{id: id, body: smsBody(n, conv, agent),
+			subject: fmt.Sprintf("agentphone.message.conv_%d.sms.agt_%d", conv, agent)}
+	}
+	call := fmt.Sprintf("call_%s_%d", w.run, n)
+	agent := rng.IntN(w.shape.agents)
+	if w.shape.calls > 0 {
+		c := rng.IntN(w.shape.calls)
+		call, agent = fmt.Sprintf("call_%d", c), c%w.shape.agents
+	}
+	return delivered{id: id, body: callEndedBody(call, agent),
+		subject: fmt.Sprintf("agentphone.call_ended.%s.voice.agt_%d", call, agent)}
 }
 
 func (w *workload) sign(ts string, body []byte) string {
@@ -214,12 +250,12 @@ func (rc *recorder) finish() result {
 	return rc.r
 }
 
-func smsBody(i int) []byte {
-	return []byte(fmt.Sprintf(`{"event":"agent.message","channel":"sms","timestamp":"2026-03-02T17:04:11Z","agentId":"agt_%d","data":{"messageId":"msg_%06d","conversationId":"conv_%04d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"message":"Can I move my appointment to 3pm? Also, is parking available near the office on Fridays?","mediaUrl":null,"mediaUrls":[],"direction":"inbound","receivedAt":"2026-03-02T17:04:10Z"},"conversationState":{"customerId":"c_123","stage":"rescheduling"},"recentHistory":[{"messageId":"msg_2b90aa","content":"Your appointment is at 2pm tomorrow.","direction":"outbound","channel":"sms","at":"2026-03-02T16:00:00Z"}]}`, i%4, i, i))
+func smsBody(n int64, conv, agent int) []byte {
+	return []byte(fmt.Sprintf(`{"event":"agent.message","channel":"sms","timestamp":"2026-03-02T17:04:11Z","agentId":"agt_%d","data":{"messageId":"msg_%d","conversationId":"conv_%d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"message":"Can I move my appointment to 3pm? Also, is parking available near the office on Fridays?","mediaUrl":null,"mediaUrls":[],"direction":"inbound","receivedAt":"2026-03-02T17:04:10Z"},"conversationState":{"customerId":"c_123","stage":"rescheduling"},"recentHistory":[{"messageId":"msg_2b90aa","content":"Your appointment is at 2pm tomorrow.","direction":"outbound","channel":"sms","at":"2026-03-02T16:00:00Z"}]}`, agent, n, conv))
 }
 
-func callEndedBody(run string, n int64) []byte {
-	return []byte(fmt.Sprintf(`{"event":"agent.call_ended","channel":"voice","timestamp":"2026-03-02T14:05:31Z","agentId":"agt_%d","data":{"callId":"call_%s_%d","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"direction":"inbound","status":"completed","startedAt":"2026-03-02T14:00:00Z","endedAt":"2026-03-02T14:05:30Z","durationSeconds":330,"disconnectionReason":"user_hangup","transcript":[%s],"summary":"Caller asked about order status; told it shipped.","userSentiment":"Neutral","callSuccessful":true}}`, n%4, run, n, transcript))
+func callEndedBody(call string, agent int) []byte {
+	return []byte(fmt.Sprintf(`{"event":"agent.call_ended","channel":"voice","timestamp":"2026-03-02T14:05:31Z","agentId":"agt_%d","data":{"callId":"%s","numberId":"num_41c8d2","from":"+14155550123","to":"+14155550999","contact":null,"direction":"inbound","status":"completed","startedAt":"2026-03-02T14:00:00Z","endedAt":"2026-03-02T14:05:30Z","durationSeconds":330,"disconnectionReason":"user_hangup","transcript":[%s],"summary":"Caller asked about order status; told it shipped.","userSentiment":"Neutral","callSuccessful":true}}`, agent, call, transcript))
 }
 
 // transcript is the turns of a call_ended body: about 1.5 KB.

@@ -4,7 +4,9 @@
 // waiting for the ack. Each runs as its own process, so CPU and memory are
 // measured per server; the load generator runs here, on the same machine.
 //
-//	loadbench run --connector ./connector [--duration 15s] [--rounds 3]
+//	loadbench run --connector ./connector [--duration 15s] [--rounds 3] [--agents 4] [--conversations 1000] [--calls 0] [--prefill 0]
+//	loadbench scale --connector ./connector [--events 1000000]   (empty and prefilled journal, 4 and 100,000 agents)
+//	loadbench prefill --dir DIR [--events 1000000] [--agents 4] ...  (a data directory to start a connector on)
 //	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
 //	loadbench flood --connector ./connector [--duration 20s] [--rate 500] [--c 64]
 //	loadbench bodies --connector ./connector [--c 64] [--mb 50]
@@ -34,11 +36,15 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadbench run|drive|flood|bodies|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
+		return fmt.Errorf("usage: loadbench run|scale|prefill|drive|flood|bodies|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
 	}
 	switch args[0] {
 	case "run":
 		return runBench(ctx, args[1:])
+	case "scale":
+		return runScale(ctx, args[1:])
+	case "prefill":
+		return runPrefill(ctx, args[1:])
 	case "drive":
 		return runDrive(ctx, args[1:])
 	case "flood":

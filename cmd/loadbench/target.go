@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,15 +15,18 @@ import (
 
 // target is one server under test, running as its own process.
 type target struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
+	name    string
+	cmd     *exec.Cmd
+	url     string
+	startup time.Duration // from the process's start until it was ready
 }
 
 const benchSecret = "whsec_bench_4c1a9e"
 
-// startTarget starts the named server in a fresh data directory; env is
-// added to the connector's environment.
+// startTarget starts the named server on the data directory dir and waits
+// until it is ready: listening, and for the connector /readyz answering 200
+// (its journal recovered and writable). env is added to the connector's
+// environment.
 func startTarget(ctx context.Context, name, connector, dir string, env ...string) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -33,6 +37,7 @@ func startTarget(ctx context.Context, name, connector, dir string, env ...string
 		return nil, err
 	}
 	var cmd *exec.Cmd
+	ready := func() error { return waitListening(ctx, addr) }
 	switch name {
 	case "verify":
 		cmd = exec.Command(self, "baseline-verify", "--addr", addr, "--secret", benchSecret)
@@ -45,20 +50,24 @@ func startTarget(ctx context.Context, name, connector, dir string, env ...string
 		}
 		cmd = exec.Command(connector, "serve")
 		cmd.Env = append(os.Environ(), "AGENTPHONE_WEBHOOK_SECRET="+benchSecret, "CONNECTOR_HTTP_ADDR="+addr,
-			"CONNECTOR_ADMIN_ADDR="+admin, "CONNECTOR_DATA_DIR="+dir, "CONNECTOR_NATS_LISTEN=none", "CONNECTOR_LOG_LEVEL=warn")
+			"CONNECTOR_ADMIN_ADDR="+admin, "CONNECTOR_DATA_DIR="+dir, "CONNECTOR_NATS_LISTEN=none", "CONNECTOR_LOG_LEVEL=warn",
+			"CONNECTOR_NATS_START_TIMEOUT=5m")
 		cmd.Env = append(cmd.Env, env...)
+		ready = func() error { return waitReady(ctx, "http://"+admin+"/readyz") }
 	default:
 		return nil, fmt.Errorf("unknown target %q", name)
 	}
 	cmd.Stderr = os.Stderr
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	t := &target{name: name, cmd: cmd, url: "http://" + addr + "/webhooks/agentphone"}
-	if err := waitListening(ctx, addr); err != nil {
+	if err := ready(); err != nil {
 		t.stop()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	t.startup = time.Since(start)
 	return t, nil
 }
 
@@ -117,8 +126,12 @@ func freePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// startWait is how long a target may take to start: recovering a store of
+// millions of events included.
+const startWait = 5 * time.Minute
+
 func waitListening(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(startWait)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -127,4 +140,19 @@ func waitListening(ctx context.Context, addr string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("not listening on %s", addr)
+}
+
+// waitReady polls url until it answers 200.
+func waitReady(ctx context.Context, url string) error {
+	deadline := time.Now().Add(startWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not 200 within %v", url, startWait)
 }

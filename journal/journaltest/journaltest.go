@@ -140,25 +140,32 @@ func (e *Env) WaitConn(connected bool) {
 // Events returns every event in the stream, in order, with its sequence.
 func (e *Env) Events() []Stored {
 	e.t.Helper()
+	return Events(e.t, e.Conn, e.Config.Stream)
+}
+
+// Events returns every event in the journal stream nc reaches, in order,
+// with its sequence.
+func Events(t testing.TB, nc *nats.Conn, stream string) []Stored {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	js, err := jetstream.New(e.Conn)
+	js, err := jetstream.New(nc)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	s, err := js.Stream(ctx, e.Config.Stream)
+	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		e.t.Fatalf("stream: %v", err)
+		t.Fatalf("stream: %v", err)
 	}
 	var out []Stored
 	for seq := s.CachedInfo().State.FirstSeq; seq > 0 && seq <= s.CachedInfo().State.LastSeq; seq++ {
 		m, err := s.GetMsg(ctx, seq)
 		if err != nil {
-			e.t.Fatalf("get %d: %v", seq, err)
+			t.Fatalf("get %d: %v", seq, err)
 		}
 		ev, err := connector.Unmarshal(m.Data)
 		if err != nil {
-			e.t.Fatalf("seq %d: %v", seq, err)
+			t.Fatalf("seq %d: %v", seq, err)
 		}
 		out = append(out, Stored{Seq: seq, Subject: m.Subject, MsgID: m.Header.Get(jetstream.MsgIDHeader), Event: ev})
 	}

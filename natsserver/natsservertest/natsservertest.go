@@ -1,7 +1,3 @@
-// Package natsservertest runs a nats-server for tests from a configuration
-// file, as a deployment would (deploy/nats.conf), and holds the operations
-// a subscriber must not be able to do on the journal, to check any server's
-// permissions against.
 package natsservertest
 
 import (
