@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 )
 
@@ -35,7 +36,7 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	nc, err := dialRunning(cfg, "connector-replay")
+	nc, err := dialRunning(cfg, "connector-replay", natsserver.ConnectorUser)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // runTail prints the journal's events as they arrive: the quickest way to see
@@ -32,7 +33,7 @@ func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	nc, err := dialRunning(cfg, "connector-tail")
+	nc, err := dialRunning(cfg, "connector-tail", natsserver.SubscriberUser)
 	if err != nil {
 		return err
 	}
@@ -70,15 +71,20 @@ func orDefault(s, def string) string {
 }
 
 // dialRunning connects a command to the journal's NATS: NATS_URL, or the
-// embedded server of a connector running on this host.
-func dialRunning(cfg Config, name string) (*nats.Conn, error) {
+// embedded server of a connector running on this host, as user there
+// (natsserver.SubscriberUser to read, natsserver.ConnectorUser to write).
+func dialRunning(cfg Config, name, user string) (*nats.Conn, error) {
 	url := cfg.NATSURL
 	if url == "" {
 		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
 	}
-	opts := []nats.Option{nats.Name(name), nats.Timeout(5 * time.Second)}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+	opts, err := natsAuth(cfg, user)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, nats.Name(name), nats.Timeout(5*time.Second))
+	if user == natsserver.ConnectorUser {
+		opts = append(opts, nats.CustomInboxPrefix(natsserver.InboxPrefix)) // as serve: only the connector reads its replies
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
