@@ -27,11 +27,15 @@ func TestStartConnectShutdown(t *testing.T) {
 	if in.MaxPayload() != 8<<20 {
 		t.Errorf("max payload %d", in.MaxPayload())
 	}
-	tcp, err := nats.Connect(s.ClientURL())
+	tcp, err := nats.Connect(s.ClientURL(), s.As(natsserver.SubscriberUser))
 	if err != nil {
 		t.Fatalf("local subscribers cannot connect: %v", err)
 	}
 	tcp.Close()
+	if nc, err := nats.Connect(s.ClientURL()); err == nil {
+		nc.Close()
+		t.Fatal("a client without credentials connects")
+	}
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}

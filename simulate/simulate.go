@@ -88,7 +88,7 @@ func (s *Simulation) Run(ctx context.Context, out io.Writer) (Report, error) {
 	fmt.Fprintf(out, "simulating %s (seed %d): %d calls, %d messages, %d live calls → %s\n",
 		o.Day.Format(time.DateOnly), o.Seed, o.Calls, o.Messages, len(s.live), o.URL)
 	if url := s.srv.URL(); url != "" {
-		fmt.Fprintf(out, "serving AgentPhone's REST API and transcript stream on %s (Authorization: Bearer %s)\n", url, o.APIKey)
+		fmt.Fprintf(out, "serving AgentPhone's REST API and transcript stream on %s (%s)\n", url, keyNote(o.APIKey))
 	}
 	stopProgress := s.reportProgress(out, start)
 	var wg sync.WaitGroup
@@ -197,4 +197,13 @@ func waitUntil(ctx context.Context, clock agentphonetest.Clock, t time.Time) err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// keyNote says which key the served endpoints accept without printing one
+// that was given: it may be a real API key, from AGENTPHONE_API_KEY.
+func keyNote(key string) string {
+	if key == DefaultAPIKey {
+		return "Authorization: Bearer " + DefaultAPIKey
+	}
+	return "Authorization: Bearer with the API key given"
 }

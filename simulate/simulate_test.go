@@ -158,6 +158,11 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(out.String(), "serving AgentPhone's REST API and transcript stream on "+sim.URL()) {
 		t.Errorf("output does not say where it serves:\n%s", out.String())
 	}
+	for _, s := range []string{"sk_test_serve", secret} {
+		if strings.Contains(out.String(), s) {
+			t.Errorf("output shows a secret (%s):\n%s", s, out.String())
+		}
+	}
 	body := get(ctx, t, sim, "/v1/calls?limit=100")
 	if !strings.Contains(body, `"total":7`) {
 		t.Errorf("calls list: %s", body)

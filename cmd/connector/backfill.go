@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/sources/backfill"
 )
@@ -43,7 +44,7 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	nc, err := dialRunning(cfg, "connector-backfill", nil)
+	nc, err := dialRunning(cfg, "connector-backfill", natsserver.ConnectorUser, nil)
 	if err != nil {
 		return err
 	}

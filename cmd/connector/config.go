@@ -27,14 +27,16 @@ import (
 // Config is everything a user sets, all through environment variables.
 // `connector config` lists them from these tags.
 type Config struct {
-	HTTPAddr        string        `env:"CONNECTOR_HTTP_ADDR, default=:8080" help:"address of the webhook listener"`
-	AdminAddr       string        `env:"CONNECTOR_ADMIN_ADDR, default=:9090" help:"address of /healthz, /readyz and /metrics"`
-	DataDir         string        `env:"CONNECTOR_DATA_DIR, default=./data" help:"where the embedded NATS server keeps the journal"`
-	NATSURL         string        `env:"NATS_URL" help:"NATS server or cluster holding the journal (comma-separated URLs); unset runs an embedded server"`
-	NATSCreds       string        `env:"NATS_CREDS" help:"credentials file for NATS_URL"`
-	LogLevel        string        `env:"CONNECTOR_LOG_LEVEL, default=info" help:"debug, info, warn or error"`
-	ShutdownTimeout time.Duration `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM waits for requests in flight before closing"`
-	Pprof           bool          `env:"CONNECTOR_PPROF, default=false" help:"serve Go's profiler at /debug/pprof/ on the admin listener"`
+	HTTPAddr        string           `env:"CONNECTOR_HTTP_ADDR, default=:8080" help:"address of the webhook listener"`
+	AdminAddr       string           `env:"CONNECTOR_ADMIN_ADDR, default=:9090" help:"address of /healthz, /readyz and /metrics"`
+	DataDir         string           `env:"CONNECTOR_DATA_DIR, default=./data" help:"where the embedded NATS server keeps the journal"`
+	NATSURL         string           `env:"NATS_URL" help:"NATS server or cluster holding the journal (comma-separated URLs); unset runs an embedded server"`
+	NATSCreds       string           `env:"NATS_CREDS" help:"credentials file (JWT) for NATS_URL"`
+	NATSUser        string           `env:"NATS_USER" help:"user for NATS_URL, with NATS_PASSWORD; for tail, replay and backfill on this host's embedded server, a user instead of the data directory's password files"`
+	NATSPassword    connector.Secret `env:"NATS_PASSWORD" help:"password of NATS_USER"`
+	LogLevel        string           `env:"CONNECTOR_LOG_LEVEL, default=info" help:"debug, info, warn or error"`
+	ShutdownTimeout time.Duration    `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM waits for requests in flight before closing"`
+	Pprof           bool             `env:"CONNECTOR_PPROF, default=false" help:"serve Go's profiler at /debug/pprof/ on the admin listener"`
 
 	// The sources that call AgentPhone, and dedupe across sources.
 	API        agentphoneapi.Config
@@ -65,6 +67,7 @@ func loadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 	applyDerived(&c, lookup)
 	c.Webhook.LoadRouteSecrets(lookup.Lookup)
 	c.NATS.StoreDir = c.DataDir
+	c.NATS.Access = natsAccess(c)
 	for _, p := range problems(errors.Join(c.API.LoadKeyFile(), c.Validate())) {
 		if !involves(p, bad) { // a value that could not be read is reported once
 			errs = append(errs, p)
@@ -81,7 +84,7 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
-	errs := []error{c.Webhook.Validate(), c.Journal.Validate(), c.Dedupe.Validate()}
+	errs := []error{c.Webhook.Validate(), c.Journal.Validate(), c.Dedupe.Validate(), c.validateNATSAuth()}
 	errs = append(errs, c.Sinks.Validate(), c.Sinks.DeadLetter.CheckSubjects(c.Journal.SubjectPrefix),
 		c.Kafka.Validate(), c.NATSSink.Validate(), c.BigQuery.Validate(), c.checkSinkLoop())
 	for _, a := range []struct{ name, addr string }{{"CONNECTOR_HTTP_ADDR", c.HTTPAddr}, {"CONNECTOR_ADMIN_ADDR", c.AdminAddr}} {

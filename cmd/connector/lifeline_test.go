@@ -99,7 +99,10 @@ func TestTailUnderGoRunEndsWithIt(t *testing.T) {
 	}
 	s := startServe(t, baseEnv(t))
 	cmd := exec.Command(goTool, "run", ".", "tail")
-	cmd.Env = append(os.Environ(), "NATS_URL="+s.nats)
+	for k, v := range alongside(s) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(os.Environ(), cmd.Env...)
 	stderr := tailing(t, cmd)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -113,7 +116,7 @@ func TestTailEndsWithItsPipes(t *testing.T) {
 	s := startServe(t, baseEnv(t))
 	for _, end := range []string{"stdout", "stdin"} {
 		t.Run(end, func(t *testing.T) {
-			cmd := selfAsConnector(map[string]string{"NATS_URL": s.nats}, "tail")
+			cmd := selfAsConnector(alongside(s), "tail")
 			inR, inW, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)

@@ -95,6 +95,7 @@ func (l *logLines) String() string {
 // serving is `connector serve` running in process.
 type serving struct {
 	webhooks, admin, nats string
+	dataDir               string
 	stop                  context.CancelFunc
 	exit                  chan int
 	logs                  *logLines
@@ -114,7 +115,7 @@ func baseEnv(t *testing.T) map[string]string {
 func startServe(t *testing.T, env map[string]string) *serving {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &serving{stop: cancel, exit: make(chan int, 1), logs: newLogLines()}
+	s := &serving{stop: cancel, exit: make(chan int, 1), logs: newLogLines(), dataDir: env["CONNECTOR_DATA_DIR"]}
 	go func() {
 		s.exit <- Main(ctx, []string{"serve"}, envconfig.MapLookuper(env), &bytes.Buffer{}, s.logs)
 		close(s.logs.exited)

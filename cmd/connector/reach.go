@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // How long a command waits for what it talks to; README.md and `connector
@@ -42,24 +44,33 @@ func journalAddress(cfg Config) (url, via string, err error) {
 }
 
 // dialRunning connects a command to the journal's NATS: NATS_URL, or the
-// embedded server of a connector running on this host. Each server URL gets
-// dialTimeout. Once connected, a lost connection is retried; lost (when not
-// nil) is called when it has been gone for journalLossMax, or closes.
-func dialRunning(cfg Config, name string, lost func(error)) (*nats.Conn, error) {
+// embedded server of a connector running on this host, as user there
+// (natsserver.SubscriberUser to read, natsserver.ConnectorUser to write).
+// Each server URL gets dialTimeout. Once connected, a lost connection is
+// retried; lost (when not nil) is called when it has been gone for
+// journalLossMax, or closes.
+func dialRunning(cfg Config, name, user string, lost func(error)) (*nats.Conn, error) {
 	url, via, err := journalAddress(cfg)
 	if err != nil {
 		return nil, err
 	}
-	opts := []nats.Option{nats.Name(name), nats.Timeout(dialTimeout), nats.ReconnectWait(time.Second)}
+	opts, err := natsAuth(cfg, user)
+	if err != nil {
+		return nil, unreachable("the journal", redactURL(url), via+"; is `connector serve` running?", err)
+	}
+	opts = append(opts, nats.Name(name), nats.Timeout(dialTimeout), nats.ReconnectWait(time.Second))
+	if user == natsserver.ConnectorUser {
+		opts = append(opts, nats.CustomInboxPrefix(natsserver.InboxPrefix)) // as serve: only the connector reads its replies
+	}
 	if lost != nil {
 		opts = append(opts, lossAfter(journalLossMax, func(cause error) {
 			lost(unreachable("the journal", redactURL(url), via, fmt.Errorf("gone for %s: %w", journalLossMax, cause)))
 		})...)
 	}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
 	nc, err := nats.Connect(url, opts...)
+	if errors.Is(err, nats.ErrAuthorization) {
+		return nil, fmt.Errorf("the journal at %s (%s) refused the credentials (NATS_USER and NATS_PASSWORD, NATS_CREDS, or those of the embedded server under CONNECTOR_DATA_DIR): %w", redactURL(url), via, err)
+	}
 	if err != nil {
 		return nil, unreachable("the journal", redactURL(url), via+"; is `connector serve` running?", err)
 	}
@@ -98,6 +109,8 @@ func lossAfter(d time.Duration, lost func(cause error)) []nats.Option {
 func journalError(cfg Config, nc *nats.Conn, err error) error {
 	url, via, _ := journalAddress(cfg)
 	switch {
+	case errors.Is(nc.LastError(), nats.ErrPermissionViolation):
+		return fmt.Errorf("the journal at %s (%s) does not let this user read the stream %s (CONNECTOR_JOURNAL_STREAM; the user: NATS_USER, NATS_CREDS, or the embedded server's): %w", redactURL(url), via, cfg.Journal.Stream, nc.LastError())
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return fmt.Errorf("the journal stream %s (CONNECTOR_JOURNAL_STREAM) is not on %s (%s): %w", cfg.Journal.Stream, redactURL(url), via, err)
 	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
@@ -105,5 +118,19 @@ func journalError(cfg Config, nc *nats.Conn, err error) error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), !nc.IsConnected():
 		return unreachable("the journal", redactURL(url), via, err)
 	}
+	return err
+}
+
+// checkStream asks for the journal stream within dialTimeout, so that a
+// stream that is not there, or that the user may not read, fails at once
+// rather than in a consumer that waits for it.
+func checkStream(ctx context.Context, nc *nats.Conn, stream string) error {
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	_, err = js.Stream(ctx, stream)
 	return err
 }

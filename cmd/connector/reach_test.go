@@ -11,6 +11,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/agentphone-connector/connector/agentphonetest"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // bounded runs a command with env and fails unless it exits with code
@@ -107,25 +108,38 @@ func TestCommandsNameWhatTheyCannotReach(t *testing.T) {
 	}
 }
 
+// alongside is the environment of a command run beside s as a newcomer
+// runs it: the same data directory and NATS listen address, plus more.
+func alongside(s *serving, more ...string) map[string]string {
+	env := map[string]string{"CONNECTOR_DATA_DIR": s.dataDir, "CONNECTOR_NATS_LISTEN": strings.TrimPrefix(s.nats, "nats://")}
+	for i := 0; i+1 < len(more); i += 2 {
+		env[more[i]] = more[i+1]
+	}
+	return env
+}
+
 // With the journal there, each command still names what is missing: the
-// stream, AgentPhone's API, or a key the API refuses.
+// stream, the credentials, AgentPhone's API, or a key the API refuses.
 func TestCommandsNameWhatIsMissingBehindTheJournal(t *testing.T) {
 	s := startServe(t, baseEnv(t))
 	api := agentphonetest.Start(t, agentphonetest.Options{APIKey: "sk_test_right"})
 	nowhere := closedAddr(t)
+	const via = " (CONNECTOR_NATS_LISTEN of the running connector; NATS_URL for another server)"
 	for _, tc := range []struct {
 		name string
 		args []string
 		env  map[string]string
 		want string
 	}{
-		{"tail, another stream", []string{"tail"}, map[string]string{"NATS_URL": s.nats, "CONNECTOR_JOURNAL_STREAM": "ELSEWHERE"},
-			"the journal stream ELSEWHERE (CONNECTOR_JOURNAL_STREAM) is not on " + s.nats + " (NATS_URL)"},
-		{"replay, another stream", []string{"replay", "--sink", "kafka", "--seq", "1"}, map[string]string{"NATS_URL": s.nats, "CONNECTOR_JOURNAL_STREAM": "ELSEWHERE"},
-			"the journal stream ELSEWHERE (CONNECTOR_JOURNAL_STREAM) is not on " + s.nats + " (NATS_URL)"},
-		{"backfill, no API", []string{"backfill"}, map[string]string{"NATS_URL": s.nats, "AGENTPHONE_API_KEY": "sk_test_right", "AGENTPHONE_API_URL": "http://" + nowhere},
+		{"tail, another stream", []string{"tail"}, alongside(s, "CONNECTOR_JOURNAL_STREAM", "ELSEWHERE"),
+			"the journal at " + s.nats + via + " does not let this user read the stream ELSEWHERE (CONNECTOR_JOURNAL_STREAM; "},
+		{"replay, another stream", []string{"replay", "--sink", "kafka", "--seq", "1"}, alongside(s, "CONNECTOR_JOURNAL_STREAM", "ELSEWHERE"),
+			"the journal stream ELSEWHERE (CONNECTOR_JOURNAL_STREAM) is not on " + s.nats + via},
+		{"tail, wrong password", []string{"tail"}, map[string]string{"NATS_URL": s.nats, "NATS_USER": natsserver.SubscriberUser, "NATS_PASSWORD": "wrong"},
+			"the journal at " + s.nats + " (NATS_URL) refused the credentials (NATS_USER and NATS_PASSWORD"},
+		{"backfill, no API", []string{"backfill"}, alongside(s, "AGENTPHONE_API_KEY", "sk_test_right", "AGENTPHONE_API_URL", "http://"+nowhere),
 			"cannot reach AgentPhone's API at http://" + nowhere + " (AGENTPHONE_API_URL): "},
-		{"backfill, wrong key", []string{"backfill"}, map[string]string{"NATS_URL": s.nats, "AGENTPHONE_API_KEY": "sk_test_wrong", "AGENTPHONE_API_URL": api.URL()},
+		{"backfill, wrong key", []string{"backfill"}, alongside(s, "AGENTPHONE_API_KEY", "sk_test_wrong", "AGENTPHONE_API_URL", api.URL()),
 			"AgentPhone's API at " + api.URL() + " refused the key (AGENTPHONE_API_KEY or AGENTPHONE_API_KEY_FILE)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,7 +158,7 @@ func TestTailStopsWhenTheJournalIsGone(t *testing.T) {
 	logs := newLogLines()
 	exit := make(chan int, 1)
 	go func() {
-		exit <- Main(t.Context(), []string{"tail"}, envconfig.MapLookuper(map[string]string{"NATS_URL": s.nats}), &bytes.Buffer{}, logs)
+		exit <- Main(t.Context(), []string{"tail"}, envconfig.MapLookuper(alongside(s)), &bytes.Buffer{}, logs)
 		close(logs.exited)
 	}()
 	logs.wait(t, "tailing agentphone.> on AGENTPHONE (Ctrl-C to stop)")
@@ -160,7 +174,7 @@ func TestTailStopsWhenTheJournalIsGone(t *testing.T) {
 	case <-time.After(journalLossMax + 30*time.Second):
 		t.Fatal("tail still runs with its journal gone")
 	}
-	if !strings.Contains(logs.String(), "connector: cannot reach the journal at "+s.nats+" (NATS_URL): ") {
+	if !strings.Contains(logs.String(), "connector: cannot reach the journal at "+s.nats+" (CONNECTOR_NATS_LISTEN") {
 		t.Errorf("tail did not say what it lost: %s", logs)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 )
 
@@ -41,7 +42,7 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	}
 	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
 	defer cancel()
-	nc, err := dialRunning(cfg, "connector-replay", nil)
+	nc, err := dialRunning(cfg, "connector-replay", natsserver.ConnectorUser, nil)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,8 @@ func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // the other alone.
 func TestReplay(t *testing.T) {
 	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, sinktest.Logger(t))
+	dir := t.TempDir()
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: dir, StartWait: 20 * time.Second}, sinktest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,8 @@ func TestReplay(t *testing.T) {
 	waitCount(t, a, 10)
 	waitCount(t, b, 10)
 
-	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.ClientURL()})
+	user, password := credentials(t, dir, natsserver.ConnectorUser)
+	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.ClientURL(), "NATS_USER": user, "NATS_PASSWORD": password})
 	cases := []struct {
 		name  string
 		args  []string

@@ -166,12 +166,12 @@ func TestStatusPageInBrowser(t *testing.T) {
 	waitTurns(t, s, live.ID, 2)
 	var out, errOut bytes.Buffer
 	backfillEnv := maps.Clone(env)
-	backfillEnv["NATS_URL"] = s.nats
+	maps.Copy(backfillEnv, alongside(s))
 	if code := Main(t.Context(), []string{"backfill"}, envconfig.MapLookuper(backfillEnv), &out, &errOut); code != 0 {
 		t.Fatalf("backfill: exit %d: %s", code, errOut.String())
 	}
 	journaled := 0
-	for _, n := range liveIDs(t, s.nats) {
+	for _, n := range liveIDs(t, s) {
 		journaled += n
 	}
 	sinktest.Eventually(t, 30*time.Second, func() bool {

@@ -13,6 +13,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // runTail prints the journal's events as they arrive: the quickest way to see
@@ -34,11 +35,14 @@ func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	}
 	ctx, lose := context.WithCancelCause(ctx)
 	defer lose(nil)
-	nc, err := dialRunning(cfg, "connector-tail", lose)
+	nc, err := dialRunning(cfg, "connector-tail", natsserver.SubscriberUser, lose)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	if err := checkStream(ctx, nc, cfg.Journal.Stream); err != nil {
+		return journalError(cfg, nc, err)
+	}
 	subject := fs.Arg(0)
 	fmt.Fprintf(stderr, "tailing %s on %s (Ctrl-C to stop)\n", orDefault(subject, cfg.Journal.SubjectPrefix+".>"), cfg.Journal.Stream)
 	err = journal.Tail(ctx, nc, cfg.Journal.Stream, journal.TailOptions{Subject: subject, FromStart: *fromStart},
