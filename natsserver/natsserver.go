@@ -21,6 +21,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Config is what users set for the embedded server.
@@ -39,19 +41,19 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.listens() {
 		if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-			errs = append(errs, fmt.Errorf("CONNECTOR_NATS_LISTEN: %w", err))
+			errs = append(errs, connector.Invalid("CONNECTOR_NATS_LISTEN", "not host:port, none or empty (%v)", err))
 		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-			errs = append(errs, fmt.Errorf("CONNECTOR_NATS_LISTEN: bad port %q", port))
+			errs = append(errs, connector.Invalid("CONNECTOR_NATS_LISTEN", "the port %q is not 0 to 65535", port))
 		}
 	}
 	if c.MaxPayload < 1<<20 || c.MaxPayload > 64<<20 {
-		errs = append(errs, errors.New("CONNECTOR_NATS_MAX_PAYLOAD: must be between 1 MiB and 64 MiB"))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_MAX_PAYLOAD", "must be between 1 MiB and 64 MiB (1048576 and 67108864)"))
 	}
 	if c.StoreDir == "" {
-		errs = append(errs, errors.New("data directory: must be set"))
+		errs = append(errs, connector.Invalid("CONNECTOR_DATA_DIR", "must be set"))
 	}
 	if c.StartWait <= 0 {
-		errs = append(errs, errors.New("CONNECTOR_NATS_START_TIMEOUT: must be positive"))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_START_TIMEOUT", "must be positive"))
 	}
 	return errors.Join(errs...)
 }

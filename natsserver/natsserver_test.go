@@ -59,7 +59,7 @@ func TestNoListener(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	err := natsserver.Config{Listen: "localhost", MaxPayload: 10, StartWait: 0}.Validate()
-	for _, want := range []string{"CONNECTOR_NATS_LISTEN", "CONNECTOR_NATS_MAX_PAYLOAD", "data directory", "CONNECTOR_NATS_START_TIMEOUT"} {
+	for _, want := range []string{"CONNECTOR_NATS_LISTEN", "CONNECTOR_NATS_MAX_PAYLOAD", "CONNECTOR_DATA_DIR", "CONNECTOR_NATS_START_TIMEOUT"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("not reported: %s (%v)", want, err)
 		}

@@ -148,30 +148,6 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 	return code, out.String(), errOut.String()
 }
 
-func TestInvalidConfigurationListsEveryProblem(t *testing.T) {
-	env := map[string]string{
-		"CONNECTOR_HTTP_ADDR":             "nowhere",
-		"CONNECTOR_LOG_LEVEL":             "loud",
-		"CONNECTOR_JOURNAL_MAX_AGE":       "1h",
-		"AGENTPHONE_WEBHOOK_ROUTES":       "sales,Bad Name",
-		"CONNECTOR_JOURNAL_REPLICAS":      "3",
-		"AGENTPHONE_WEBHOOK_SECRET_OTHER": "whsec_unused",
-	}
-	code, _, stderr := run(t, env, "serve")
-	if code != 1 {
-		t.Fatalf("exit %d", code)
-	}
-	for _, want := range []string{"invalid configuration", "CONNECTOR_HTTP_ADDR", "CONNECTOR_LOG_LEVEL", "CONNECTOR_JOURNAL_MAX_AGE",
-		"AGENTPHONE_WEBHOOK_SECRET_SALES", `"Bad Name"`, "CONNECTOR_JOURNAL_REPLICAS"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("the message does not name %s:\n%s", want, stderr)
-		}
-	}
-	if n := strings.Count(stderr, "\n  - "); n != 6 {
-		t.Errorf("%d problems listed, want 6:\n%s", n, stderr)
-	}
-}
-
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	env := map[string]string{
 		"AGENTPHONE_WEBHOOK_SECRET":       "whsec_projectsecret",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 	"github.com/agentphone-connector/connector/sinks/bigquerysink"
@@ -39,10 +40,10 @@ func natsAuth(cfg Config, user string) ([]nats.Option, error) {
 func (c Config) validateNATSAuth() error {
 	var errs []error
 	if c.NATSUser != "" && c.NATSCreds != "" {
-		errs = append(errs, errors.New("NATS_USER: set it or NATS_CREDS, not both"))
+		errs = append(errs, connector.Invalid("NATS_USER, NATS_CREDS", "set one or the other, not both"))
 	}
 	if (c.NATSUser == "") != (c.NATSPassword == "") {
-		errs = append(errs, errors.New("NATS_PASSWORD: set it with NATS_USER, or neither"))
+		errs = append(errs, connector.Invalid("NATS_PASSWORD, NATS_USER", "set both or neither"))
 	}
 	return errors.Join(errs...)
 }

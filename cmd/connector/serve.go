@@ -84,7 +84,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	defer func() { err = errors.Join(err, stopSinks(sinkRunner, cfg.ShutdownTimeout)) }()
 
-	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner})
+	page, err := startStatusPage(ctx, cfg, nc, reg, sinkRunner, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeWithin(page.Close, cfg.ShutdownTimeout)) }()
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner}, adminRoute{"GET /{$}", page})
 	if err != nil {
 		return err
 	}
@@ -101,6 +106,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// closeWithin calls close with a context that ends after timeout.
+func closeWithin(close func(context.Context) error, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return close(ctx)
 }
 
 // connectJournal connects to NATS_URL, or starts the embedded server and

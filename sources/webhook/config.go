@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -84,34 +83,34 @@ func (c Config) Validate() error {
 	for _, r := range c.Routes {
 		switch {
 		case !routeName.MatchString(r):
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is not a route name (lower-case letters, digits, - and _)", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q is not a route name (lower-case letters, digits, - and _)", r))
 		case r == ProjectRoute:
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
 		case seen[r]:
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q listed twice", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q listed twice", r))
 		case len(c.RouteSecrets[r]) == 0 && !c.HeldRoutes[r]:
-			errs = append(errs, fmt.Errorf("%s: route %q has no secret (set it empty on purpose to answer 503 while rotating)", RouteSecretVar(r), r))
+			errs = append(errs, connector.Invalid(RouteSecretVar(r), "route %q has no secret (set it empty on purpose to answer 503 while rotating)", r))
 		}
 		seen[r] = true
 	}
 	if c.MaxBodyBytes < 1024 {
-		errs = append(errs, errors.New("CONNECTOR_MAX_BODY_BYTES: must be at least 1024"))
+		errs = append(errs, connector.Invalid("CONNECTOR_MAX_BODY_BYTES", "must be at least 1024"))
 	}
 	if c.RejectBudget < 0 {
-		errs = append(errs, errors.New("CONNECTOR_REJECT_BUDGET: must be 0 (off) or more"))
+		errs = append(errs, connector.Invalid("CONNECTOR_REJECT_BUDGET", "must be 0 (off) or more"))
 	}
 	if _, err := ParseProxies(c.TrustedProxies); err != nil {
-		errs = append(errs, fmt.Errorf("CONNECTOR_TRUSTED_PROXIES: %w", err))
+		errs = append(errs, connector.Invalid("CONNECTOR_TRUSTED_PROXIES", "%v", err))
 	}
 	if c.Tolerance < time.Second {
-		errs = append(errs, errors.New("AGENTPHONE_WEBHOOK_TOLERANCE: must be at least 1s"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_TOLERANCE", "must be at least 1s"))
 	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration
 	}{{"CONNECTOR_HTTP_READ_TIMEOUT", c.ReadTimeout}, {"CONNECTOR_HTTP_IDLE_TIMEOUT", c.IdleTimeout}, {"CONNECTOR_RETRY_AFTER", c.RetryAfter}} {
 		if d.d < time.Second {
-			errs = append(errs, fmt.Errorf("%s: must be at least 1s", d.name))
+			errs = append(errs, connector.Invalid(d.name, "must be at least 1s"))
 		}
 	}
 	return errors.Join(errs...)
