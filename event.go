@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	fastjson "github.com/segmentio/encoding/json"
 )
@@ -28,6 +27,8 @@ const (
 	StatusUnknownType Status = "unknown_type" // an event name the connector does not know: data is AgentPhone's data as sent
 	StatusInvalidData Status = "invalid_data" // known kind, but data does not match its schema: data is AgentPhone's data if it is JSON
 	StatusInvalidJSON Status = "invalid_json" // the body is not a JSON object: no data, raw body only
+	StatusTooDeep     Status = "too_deep"     // JSON nested deeper than MaxDepth: no data, raw body as raw_base64
+	StatusUnsafeJSON  Status = "unsafe_json"  // JSON a decoder would refuse or change (not UTF-8, a number beyond float64): no data, raw body as raw_base64
 )
 
 // Event is the envelope every source produces: CloudEvents 1.0 attributes,
@@ -148,9 +149,9 @@ type wireEvent struct {
 
 // Marshal encodes the event as CloudEvents structured JSON. The raw body is
 // kept byte for byte: embedded as the member "raw" when it is a JSON object
-// in valid UTF-8 with nothing around it (what AgentPhone sends), otherwise
-// base64-encoded in "raw_base64". Data must be valid JSON (or nil): it is
-// written as it is.
+// with nothing around it (what AgentPhone sends) that CheckJSON finds safe
+// to embed, otherwise base64-encoded in "raw_base64". Data must be valid
+// JSON (or nil) and safe to embed: it is written as it is.
 func (e *Event) Marshal() ([]byte, error) {
 	return e.AppendMarshal(make([]byte, 0, e.MarshalSize()))
 }
@@ -161,7 +162,7 @@ func (e *Event) MarshalSize() int { return 512 + len(e.Data) + len(e.Raw)*4/3 }
 // AppendMarshal appends the encoded event (see Marshal) to buf.
 func (e *Event) AppendMarshal(buf []byte) ([]byte, error) {
 	w := e.wire()
-	verbatim := len(e.Raw) > 1 && e.Raw[0] == '{' && e.Raw[len(e.Raw)-1] == '}' && utf8.Valid(e.Raw) && fastjson.Valid(e.Raw)
+	verbatim := len(e.Raw) > 1 && e.Raw[0] == '{' && e.Raw[len(e.Raw)-1] == '}' && CheckJSON(e.Raw) == nil && fastjson.Valid(e.Raw)
 	if !verbatim {
 		w.RawBase64 = e.Raw
 	}

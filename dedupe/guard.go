@@ -22,7 +22,6 @@ package dedupe
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -39,7 +38,7 @@ type Config struct {
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
 	if c.CacheSize < 0 {
-		return errors.New("CONNECTOR_DEDUPE_CACHE_SIZE: must not be negative")
+		return connector.Invalid("CONNECTOR_DEDUPE_CACHE_SIZE", "must not be negative")
 	}
 	return nil
 }
@@ -52,7 +51,7 @@ type Guard struct {
 	now      func() time.Time
 	mu       sync.Mutex
 	inflight map[string]*flight
-	recent   *recent
+	cache    *cache
 	events   *prometheus.CounterVec
 	series   sync.Map        // series → prometheus.Counter
 	onWait   func(id string) // tests: called when a caller starts waiting on another's append
@@ -78,7 +77,7 @@ func New(next connector.Appender, window time.Duration, cfg Config, set Settings
 	g := &Guard{
 		next: next, window: window, now: set.Now,
 		inflight: make(map[string]*flight),
-		recent:   newRecent(cfg.CacheSize),
+		cache:    newCache(cfg.CacheSize),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_events_total",
 			Help: "Events offered to the journal, by source, type, normalization status and outcome (journaled, duplicate, failed).",
@@ -100,7 +99,7 @@ func New(next connector.Appender, window time.Duration, cfg Config, set Settings
 // this process make one journal append; the others wait for its outcome.
 func (g *Guard) Append(ctx context.Context, e *connector.Event) (connector.Appended, error) {
 	for {
-		if seq, ok := g.recent.get(e.ID, g.now().Add(-g.window)); ok {
+		if seq, ok := g.cache.get(e.ID, g.now().Add(-g.window)); ok {
 			g.count(e, "duplicate")
 			return connector.Appended{Seq: seq, Duplicate: true}, nil
 		}
@@ -145,7 +144,7 @@ func (g *Guard) append(ctx context.Context, e *connector.Event, f *flight) (conn
 		g.count(e, "duplicate") // committed at a time unknown here: not cached, or it could outlive the window
 	default:
 		g.count(e, "journaled")
-		g.recent.add(e.ID, res.Seq, g.now())
+		g.cache.add(e.ID, res.Seq, g.now())
 	}
 	g.mu.Lock()
 	delete(g.inflight, e.ID)

@@ -186,7 +186,7 @@ func TestJournalsDuplicateIsNotCached(t *testing.T) {
 }
 
 func TestCacheEvictsOldest(t *testing.T) {
-	r := newRecent(2 * recentShards) // two per shard
+	r := newCache(2 * cacheShards) // two per shard
 	at := time.Unix(0, 0)
 	var same []string // IDs that land in one shard
 	for i := 0; len(same) < 3; i++ {
@@ -206,17 +206,17 @@ func TestCacheEvictsOldest(t *testing.T) {
 			t.Fatalf("%s: %d %v", id, got, ok)
 		}
 	}
-	for i := range 10 * recentShards {
+	for i := range 10 * cacheShards {
 		r.add(fmt.Sprintf("other_%d", i), 0, at)
 	}
 	n := 0
 	for i := range r.shards {
-		n += len(r.shards[i].m)
+		n += r.shards[i].set.Len()
 	}
-	if n > 2*recentShards {
-		t.Fatalf("holds %d IDs, capacity %d", n, 2*recentShards)
+	if n > 2*cacheShards {
+		t.Fatalf("holds %d IDs, capacity %d", n, 2*cacheShards)
 	}
-	var none *recent = newRecent(0)
+	var none *cache = newCache(0)
 	none.add("a", 1, at)
 	if _, ok := none.get("a", at); ok {
 		t.Fatal("a disabled cache remembered")

@@ -20,7 +20,7 @@ func BenchmarkRecentMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		r := newRecent(n)
+		r := newCache(n)
 		for i, id := range ids {
 			r.add(id, uint64(i), at)
 		}
@@ -32,7 +32,7 @@ func BenchmarkRecentMemory(b *testing.B) {
 }
 
 func BenchmarkRecentGet(b *testing.B) {
-	r := newRecent(100_000)
+	r := newCache(100_000)
 	at := time.Now()
 	for i := range 100_000 {
 		r.add(fmt.Sprintf("whd_%016x", i), uint64(i), at)

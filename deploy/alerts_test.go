@@ -63,6 +63,9 @@ func TestAlertRules(t *testing.T) {
 // make: twice the default 1 MiB body limit plus 64 KiB (the connector
 // refuses a smaller max_payload), and runs JetStream.
 func TestNATSConfig(t *testing.T) {
+	for user := range natsPasswords {
+		t.Setenv("NATS_"+strings.ToUpper(user)+"_PASSWORD", natsPasswords[user])
+	}
 	c, err := conf.ParseFile("nats.conf")
 	if err != nil {
 		t.Fatal(err)

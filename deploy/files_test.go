@@ -217,6 +217,12 @@ func TestComposeRunsTheWholeSystem(t *testing.T) {
 	if !conn.ReadOnly || !slices.Contains(conn.Healthcheck.Test, "healthcheck") {
 		t.Errorf("connector: read_only %v, health check %v; want a read-only root and connector healthcheck", conn.ReadOnly, conn.Healthcheck.Test)
 	}
+	nats := c.Services["nats"]
+	if conn.Environment["NATS_USER"] != "connector" || conn.Environment["NATS_PASSWORD"] == "" ||
+		nats.Environment["NATS_CONNECTOR_PASSWORD"] != conn.Environment["NATS_PASSWORD"] || nats.Environment["NATS_SUBSCRIBER_PASSWORD"] == "" ||
+		!slices.Contains(nats.Volumes, "./nats-auth.conf:/etc/nats/nats-auth.conf:ro") {
+		t.Errorf("the connector does not connect as nats.conf's connector user: connector %v, nats %v %v", conn.Environment, nats.Environment, nats.Volumes)
+	}
 	kafka := c.Services["kafka"].Environment
 	if kafka["KAFKA_PROCESS_ROLES"] != "broker,controller" || kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "" {
 		t.Errorf("kafka is not a KRaft node: %v", kafka)

@@ -62,6 +62,21 @@ func TestKubernetesBase(t *testing.T) {
 		t.Errorf("connector.env: NATS_URL %v, CONNECTOR_JOURNAL_REPLICAS %v; want a NATS cluster and three stream replicas",
 			cfg["NATS_URL"], cfg["CONNECTOR_JOURNAL_REPLICAS"])
 	}
+	// Each pod connects as the connector's user of nats-auth.conf.
+	if !slices.Equal(cfg["NATS_USER"], []string{"connector"}) {
+		t.Errorf("connector.env: NATS_USER %v, want connector", cfg["NATS_USER"])
+	}
+	for _, name := range []string{"Deployment/connector", "Deployment/connector-sinks"} {
+		set := false
+		for _, c := range objs[name].Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				set = set || e.Name == "NATS_PASSWORD"
+			}
+		}
+		if !set {
+			t.Errorf("%s does not set NATS_PASSWORD", name)
+		}
+	}
 }
 
 // checkPod checks what every connector pod needs: probes on /healthz and

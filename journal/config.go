@@ -2,9 +2,10 @@ package journal
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Config is what users set for the journal stream.
@@ -28,25 +29,25 @@ var (
 func (c Config) Validate() error {
 	var errs []error
 	if !streamName.MatchString(c.Stream) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_JOURNAL_STREAM: %q is not a stream name (letters, digits, - and _)", c.Stream))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_STREAM", "not a stream name (letters, digits, - and _)"))
 	}
 	if !subjectTok.MatchString(c.SubjectPrefix) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_JOURNAL_SUBJECT_PREFIX: %q is not a subject prefix", c.SubjectPrefix))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_SUBJECT_PREFIX", "not a subject prefix (tokens of letters, digits, - and _, separated by dots)"))
 	}
 	if c.Replicas != 1 && c.Replicas != 3 && c.Replicas != 5 {
-		errs = append(errs, errors.New("CONNECTOR_JOURNAL_REPLICAS: must be 1, 3 or 5"))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_REPLICAS", "must be 1, 3 or 5"))
 	}
 	if c.DedupeWindow < time.Minute {
-		errs = append(errs, errors.New("CONNECTOR_DEDUPE_WINDOW: must be at least 1m (AgentPhone retries for about 21h)"))
+		errs = append(errs, connector.Invalid("CONNECTOR_DEDUPE_WINDOW", "must be at least 1m (AgentPhone retries for about 21h)"))
 	}
 	if c.MaxAge < c.DedupeWindow {
-		errs = append(errs, fmt.Errorf("CONNECTOR_JOURNAL_MAX_AGE: %s is shorter than the dedupe window %s; events must outlive their dedupe keys", c.MaxAge, c.DedupeWindow))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_MAX_AGE, CONNECTOR_DEDUPE_WINDOW", "the max age must be at least the dedupe window: events must outlive their dedupe keys"))
 	}
 	if c.MaxBytes == 0 || c.MaxBytes < -1 {
-		errs = append(errs, errors.New("CONNECTOR_JOURNAL_MAX_BYTES: must be positive or -1"))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_MAX_BYTES", "must be positive or -1"))
 	}
 	if c.AppendTimeout <= 0 {
-		errs = append(errs, errors.New("CONNECTOR_JOURNAL_APPEND_TIMEOUT: must be positive"))
+		errs = append(errs, connector.Invalid("CONNECTOR_JOURNAL_APPEND_TIMEOUT", "must be positive"))
 	}
 	return errors.Join(errs...)
 }

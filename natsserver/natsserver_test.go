@@ -27,11 +27,15 @@ func TestStartConnectShutdown(t *testing.T) {
 	if in.MaxPayload() != 8<<20 {
 		t.Errorf("max payload %d", in.MaxPayload())
 	}
-	tcp, err := nats.Connect(s.ClientURL())
+	tcp, err := nats.Connect(s.ClientURL(), s.As(natsserver.SubscriberUser))
 	if err != nil {
 		t.Fatalf("local subscribers cannot connect: %v", err)
 	}
 	tcp.Close()
+	if nc, err := nats.Connect(s.ClientURL()); err == nil {
+		nc.Close()
+		t.Fatal("a client without credentials connects")
+	}
 	if err := s.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,7 @@ func TestNoListener(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	err := natsserver.Config{Listen: "localhost", MaxPayload: 10, StartWait: 0}.Validate()
-	for _, want := range []string{"CONNECTOR_NATS_LISTEN", "CONNECTOR_NATS_MAX_PAYLOAD", "data directory", "CONNECTOR_NATS_START_TIMEOUT"} {
+	for _, want := range []string{"CONNECTOR_NATS_LISTEN", "CONNECTOR_NATS_MAX_PAYLOAD", "CONNECTOR_DATA_DIR", "CONNECTOR_NATS_START_TIMEOUT"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("not reported: %s (%v)", want, err)
 		}

@@ -49,6 +49,9 @@ type Options struct {
 	Serve  string
 	APIKey string               // the key the served endpoints accept; empty is DefaultAPIKey
 	Clock  agentphonetest.Clock // paces the webhooks and live turns; nil is the system clock
+	// Progress, when positive, is how often Run writes a line on how far
+	// it has got; 0 writes none.
+	Progress time.Duration
 }
 
 // Validate reports every problem of the options at once.
@@ -85,8 +88,8 @@ func (o Options) Validate() error {
 	if !(o.TimeScale >= 0) {
 		add("time-scale: must not be negative")
 	}
-	if o.Timeout < 0 || o.TurnInterval < 0 {
-		add("timeout and turn interval must not be negative")
+	if o.Timeout < 0 || o.TurnInterval < 0 || o.Progress < 0 {
+		add("timeout, turn interval and progress must not be negative")
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -25,7 +26,19 @@ type Report struct {
 	Exhausted  int            // deliveries that failed every attempt of the schedule
 	Pending    int            // deliveries still retrying when the run stopped
 	Elapsed    time.Duration  // from the first webhook to the last delivery's end
+	// Unexpected counts the finished deliveries answered other than a
+	// connector must answer them: 2xx in the end for those signed right,
+	// 401 for those signed stale or with a wrong secret. Mismatches
+	// describes the first few.
+	Unexpected int
+	Mismatches []string
 }
+
+// ErrUnexpected reports deliveries the connector did not answer as it must.
+var ErrUnexpected = errors.New("simulate: deliveries answered other than expected")
+
+// maxMismatches is how many unexpected deliveries a Report describes.
+const maxMismatches = 3
 
 // summarize counts the deliveries' outcomes.
 func summarize(ds []agentphonetest.DeliveryRecord, seed uint64, elapsed time.Duration) Report {
@@ -51,8 +64,42 @@ func summarize(ds []agentphonetest.DeliveryRecord, seed uint64, elapsed time.Dur
 		default:
 			r.Exhausted++
 		}
+		r.expect(d)
 	}
 	return r
+}
+
+// expect counts d when it finished other than a connector must answer it.
+func (r *Report) expect(d agentphonetest.DeliveryRecord) {
+	if d.State == agentphonetest.DeliveryPending || len(d.Attempts) == 0 {
+		return
+	}
+	last := answer(d.Attempts[len(d.Attempts)-1])
+	want := "2xx"
+	ok := d.State == agentphonetest.DeliverySuccess
+	if d.Misbehavior.StaleBy > 0 || d.Misbehavior.WrongSecret {
+		want, ok = "401 (signed stale or with a wrong secret)", last == "401"
+	}
+	if ok {
+		return
+	}
+	if want == "2xx" && last == "401" {
+		want += " (is AGENTPHONE_WEBHOOK_SECRET the connector's secret?)"
+	}
+	r.Unexpected++
+	if len(r.Mismatches) < maxMismatches {
+		r.Mismatches = append(r.Mismatches, fmt.Sprintf("%s %s/%s: answered %s after %d attempt(s), want %s",
+			d.WebhookID, d.Event.Name, d.Event.Channel, last, len(d.Attempts), want))
+	}
+}
+
+// Check returns ErrUnexpected, with the first mismatches, when deliveries
+// finished other than expected.
+func (r Report) Check() error {
+	if r.Unexpected == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d deliveries, the first: %s", ErrUnexpected, r.Unexpected, r.Deliveries, r.Mismatches[0])
 }
 
 func answer(a agentphonetest.Attempt) string {
@@ -81,4 +128,16 @@ func (r Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%d retries; %d delivered, %d rejected (4xx, not retried), %d failed after every retry, %d pending\n",
 		r.Retries, r.Succeeded, r.Rejected, r.Exhausted, r.Pending)
+	if r.Unexpected > 0 {
+		fmt.Fprintf(w, "%d answered other than expected:\n", r.Unexpected)
+		for _, m := range r.Mismatches {
+			fmt.Fprintln(w, "  "+m)
+		}
+	}
+}
+
+// progress is one line on a run in progress.
+func (r Report) progress(total int) string {
+	return fmt.Sprintf("%s: %d of %d webhooks sent (and %d duplicates); deliveries: %d delivered, %d rejected, %d failed after every retry, %d waiting or retrying",
+		r.Elapsed.Round(time.Second), r.Sent(), total, r.Duplicates, r.Succeeded, r.Rejected, r.Exhausted, r.Pending)
 }

@@ -88,8 +88,9 @@ func (s *Simulation) Run(ctx context.Context, out io.Writer) (Report, error) {
 	fmt.Fprintf(out, "simulating %s (seed %d): %d calls, %d messages, %d live calls → %s\n",
 		o.Day.Format(time.DateOnly), o.Seed, o.Calls, o.Messages, len(s.live), o.URL)
 	if url := s.srv.URL(); url != "" {
-		fmt.Fprintf(out, "serving AgentPhone's REST API and transcript stream on %s (Authorization: Bearer %s)\n", url, o.APIKey)
+		fmt.Fprintf(out, "serving AgentPhone's REST API and transcript stream on %s (%s)\n", url, keyNote(o.APIKey))
 	}
+	stopProgress := s.reportProgress(out, start)
 	var wg sync.WaitGroup
 	liveErrs := make(chan error, len(s.live))
 	for _, c := range s.live {
@@ -106,9 +107,34 @@ func (s *Simulation) Run(ctx context.Context, out io.Writer) (Report, error) {
 	if err == nil {
 		err = s.srv.WaitDeliveries(ctx)
 	}
+	stopProgress()
 	rep := summarize(s.srv.Deliveries(), o.Seed, o.Clock.Now().Sub(start))
 	rep.Print(out)
 	return rep, err
+}
+
+// reportProgress writes a progress line to out every Options.Progress
+// until the returned func is called; it returns once nothing writes.
+func (s *Simulation) reportProgress(out io.Writer, start time.Time) (stop func()) {
+	if s.o.Progress <= 0 {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			t := s.o.Clock.NewTimer(s.o.Progress)
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			rep := summarize(s.srv.Deliveries(), s.o.Seed, s.o.Clock.Now().Sub(start))
+			fmt.Fprintln(out, rep.progress(len(s.events)))
+		}
+	}()
+	return func() { close(done); <-exited }
 }
 
 // Run generates and sends a simulated day with o, as New, Simulation.Run
@@ -171,4 +197,13 @@ func waitUntil(ctx context.Context, clock agentphonetest.Clock, t time.Time) err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// keyNote says which key the served endpoints accept without printing one
+// that was given: it may be a real API key, from AGENTPHONE_API_KEY.
+func keyNote(key string) string {
+	if key == DefaultAPIKey {
+		return "Authorization: Bearer " + DefaultAPIKey
+	}
+	return "Authorization: Bearer with the API key given"
 }

@@ -107,6 +107,9 @@ func TestRunAgainstConnectorHandler(t *testing.T) {
 	if rep.Rejected == 0 || rep.Answers["401"] != rep.Rejected || rep.Succeeded+rep.Rejected != rep.Deliveries || rep.Pending+rep.Exhausted != 0 {
 		t.Errorf("report %+v", rep)
 	}
+	if err := rep.Check(); err != nil || rep.Unexpected != 0 {
+		t.Errorf("the connector's answers were all as expected, yet: %v", err)
+	}
 	delivered := map[string]int{}
 	for _, d := range sim.Deliveries() {
 		if d.State == agentphonetest.DeliverySuccess {
@@ -154,6 +157,11 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "serving AgentPhone's REST API and transcript stream on "+sim.URL()) {
 		t.Errorf("output does not say where it serves:\n%s", out.String())
+	}
+	for _, s := range []string{"sk_test_serve", secret} {
+		if strings.Contains(out.String(), s) {
+			t.Errorf("output shows a secret (%s):\n%s", s, out.String())
+		}
 	}
 	body := get(ctx, t, sim, "/v1/calls?limit=100")
 	if !strings.Contains(body, `"total":7`) {
@@ -224,6 +232,98 @@ func TestConnectorDown(t *testing.T) {
 	}
 	if rep.Exhausted != rep.Deliveries || rep.Answers["no connection"] != 6*rep.Deliveries || rep.Retries != 5*rep.Deliveries {
 		t.Errorf("report %+v", rep)
+	}
+	if err := rep.Check(); !errors.Is(err, ErrUnexpected) || rep.Unexpected != rep.Deliveries || !strings.Contains(err.Error(), "answered no connection after 6 attempt(s), want 2xx") {
+		t.Errorf("Check() = %v with %d unexpected, want ErrUnexpected for every delivery", err, rep.Unexpected)
+	}
+}
+
+// A connector that refuses what it must accept, or accepts what it must
+// refuse, fails the run's check.
+func TestUnexpectedAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		o      Options
+		want   string
+	}{
+		{"signed right, refused", http.StatusUnauthorized, Options{Messages: 2}, "answered 401 after 1 attempt(s), want 2xx (is AGENTPHONE_WEBHOOK_SECRET the connector's secret?)"},
+		{"wrong secret, accepted", http.StatusOK, Options{Messages: 2, WrongSecret: 1}, "answered 200 after 1 attempt(s), want 401"},
+		{"stale, refused otherwise", http.StatusNotFound, Options{Messages: 2, Stale: 1}, "answered 404 after 1 attempt(s), want 401"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
+			defer endpoint.Close()
+			o := tc.o
+			o.URL, o.Secret, o.Seed, o.Day = endpoint.URL, secret, 1, day
+			var out strings.Builder
+			rep, err := Run(testCtx(t), o, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rep.Check(); !errors.Is(err, ErrUnexpected) || rep.Unexpected != rep.Deliveries || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Check() = %v, %d of %d unexpected; want ErrUnexpected for each, with %q", err, rep.Unexpected, rep.Deliveries, tc.want)
+			}
+			if !strings.Contains(out.String(), "answered other than expected") {
+				t.Errorf("the report does not say so:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// A run in progress says how far it has got at each Progress interval.
+func TestProgress(t *testing.T) {
+	release := make(chan struct{})
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { <-release }))
+	defer endpoint.Close()
+	out := newLines()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(testCtx(t), Options{URL: endpoint.URL, Secret: secret, Messages: 1, Seed: 1, Day: day, Progress: 10 * time.Millisecond}, out)
+		done <- err
+	}()
+	out.wait(t, "of 1 webhooks sent (and 0 duplicates); deliveries: 0 delivered, 0 rejected, 0 failed after every retry, 1 waiting or retrying")
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out.wait(t, "1 delivered")
+}
+
+// lines is an io.Writer a test can wait on for a line.
+type lines struct {
+	mu      sync.Mutex
+	text    strings.Builder
+	changed chan struct{}
+}
+
+func newLines() *lines { return &lines{changed: make(chan struct{})} }
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.text.Write(p)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// wait returns once the text written holds want, failing after 10 s.
+func (l *lines) wait(t *testing.T, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		l.mu.Lock()
+		text, changed := l.text.String(), l.changed
+		l.mu.Unlock()
+		if strings.Contains(text, want) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no %q in:\n%s", want, text)
+		}
 	}
 }
 

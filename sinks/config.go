@@ -2,10 +2,10 @@ package sinks
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"time"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/lease"
 )
 
@@ -68,13 +68,13 @@ var (
 func (c Config) Validate() error {
 	var errs []error
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
-		errs = append(errs, errors.New("CONNECTOR_SINK_RETRY_MIN, CONNECTOR_SINK_RETRY_MAX: need 0 < min <= max"))
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_RETRY_MIN, CONNECTOR_SINK_RETRY_MAX", "need 0 < min <= max"))
 	}
 	if c.WriteTimeout <= 0 {
-		errs = append(errs, errors.New("CONNECTOR_SINK_WRITE_TIMEOUT: must be positive"))
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_WRITE_TIMEOUT", "must be positive"))
 	}
 	if c.AckWait < 2*c.WriteTimeout {
-		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_ACK_WAIT: %s is less than twice the write timeout %s; a slow write would be redelivered while in flight", c.AckWait, c.WriteTimeout))
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_ACK_WAIT, CONNECTOR_SINK_WRITE_TIMEOUT", "the ack wait must be at least twice the write timeout; a slow write would be redelivered while in flight"))
 	}
 	return errors.Join(append(errs, c.DeadLetter.Validate(), c.Lease.Validate())...)
 }
@@ -83,10 +83,10 @@ func (c Config) Validate() error {
 func (c LeaseConfig) Validate() error {
 	var errs []error
 	if !streamName.MatchString(c.Bucket) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_BUCKET: %q is not a bucket name (letters, digits, - and _)", c.Bucket))
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_LEASE_BUCKET", "not a bucket name (letters, digits, - and _)"))
 	}
 	if c.TTL < lease.MinTTL {
-		errs = append(errs, fmt.Errorf("CONNECTOR_SINK_LEASE_TTL: must be at least %s", lease.MinTTL))
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_LEASE_TTL", "must be at least %s", lease.MinTTL))
 	}
 	return errors.Join(errs...)
 }
@@ -95,13 +95,13 @@ func (c LeaseConfig) Validate() error {
 func (c DeadLetterConfig) Validate() error {
 	var errs []error
 	if !streamName.MatchString(c.Stream) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_DLQ_STREAM: %q is not a stream name (letters, digits, - and _)", c.Stream))
+		errs = append(errs, connector.Invalid("CONNECTOR_DLQ_STREAM", "not a stream name (letters, digits, - and _)"))
 	}
 	if !subjectTok.MatchString(c.SubjectPrefix) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_DLQ_SUBJECT_PREFIX: %q is not a subject prefix", c.SubjectPrefix))
+		errs = append(errs, connector.Invalid("CONNECTOR_DLQ_SUBJECT_PREFIX", "not a subject prefix (tokens of letters, digits, - and _, separated by dots)"))
 	}
 	if c.MaxAge < time.Hour {
-		errs = append(errs, errors.New("CONNECTOR_DLQ_MAX_AGE: must be at least 1h"))
+		errs = append(errs, connector.Invalid("CONNECTOR_DLQ_MAX_AGE", "must be at least 1h"))
 	}
 	return errors.Join(errs...)
 }
@@ -110,7 +110,7 @@ func (c DeadLetterConfig) Validate() error {
 // journal's (prefix.>): dead events would be journaled again.
 func (c DeadLetterConfig) CheckSubjects(journalPrefix string) error {
 	if c.SubjectPrefix == journalPrefix || hasTokenPrefix(c.SubjectPrefix, journalPrefix) || hasTokenPrefix(journalPrefix, c.SubjectPrefix) {
-		return fmt.Errorf("CONNECTOR_DLQ_SUBJECT_PREFIX: %q overlaps the journal's subjects %s.>", c.SubjectPrefix, journalPrefix)
+		return connector.Invalid("CONNECTOR_DLQ_SUBJECT_PREFIX, CONNECTOR_JOURNAL_SUBJECT_PREFIX", "the dead letters' subjects overlap the journal's %s.>", journalPrefix)
 	}
 	return nil
 }
@@ -124,13 +124,13 @@ func hasTokenPrefix(s, prefix string) bool {
 func (b Batching) Validate(varPrefix string) error {
 	var errs []error
 	if b.Size < 1 || b.Size > maxBatchSize {
-		errs = append(errs, fmt.Errorf("%sBATCH_SIZE: must be between 1 and %d", varPrefix, maxBatchSize))
+		errs = append(errs, connector.Invalid(varPrefix+"BATCH_SIZE", "must be between 1 and %d", maxBatchSize))
 	}
 	if b.Bytes < 0 || b.Bytes > 0 && b.Bytes < 1024 {
-		errs = append(errs, fmt.Errorf("%sBATCH_BYTES: must be 0 (no limit) or at least 1024", varPrefix))
+		errs = append(errs, connector.Invalid(varPrefix+"BATCH_BYTES", "must be 0 (no limit) or at least 1024"))
 	}
 	if b.Wait < time.Millisecond {
-		errs = append(errs, fmt.Errorf("%sBATCH_TIMEOUT: must be at least 1ms", varPrefix))
+		errs = append(errs, connector.Invalid(varPrefix+"BATCH_TIMEOUT", "must be at least 1ms"))
 	}
 	return errors.Join(errs...)
 }

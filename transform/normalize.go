@@ -23,6 +23,10 @@ var errMissing = errors.New("transform: required field missing")
 
 // Normalize turns a verified webhook body into an Event. It never fails: a
 // body it cannot type is carried with its raw bytes and a Status saying why.
+// A body that is JSON but unsafe to embed in an envelope (connector.CheckJSON:
+// nested deeper than connector.MaxDepth, not UTF-8, a number beyond float64)
+// gets no data, StatusTooDeep or StatusUnsafeJSON, and keeps its type and
+// routing attributes.
 // The event keeps raw, and its strings point into it (nothing is copied): the
 // caller must not modify raw, or reuse its buffer, while the event is in use.
 func Normalize(m Meta, raw []byte) *connector.Event {
@@ -42,6 +46,16 @@ func Normalize(m Meta, raw []byte) *connector.Event {
 	e.AgentID, e.Channel = b.AgentID, b.Channel
 	if b.Event == "" {
 		e.Type = connector.TypePrefix + connector.EventUnknown
+	}
+	if err := connector.CheckJSON(raw); err != nil {
+		// Valid JSON that a consumer's decoder would refuse: the envelope
+		// carries none of it as JSON (the raw body goes as raw_base64).
+		e.Status = connector.StatusUnsafeJSON
+		if errors.Is(err, connector.ErrTooDeep) {
+			e.Status = connector.StatusTooDeep
+		}
+		fillRefs(e, b.Data)
+		return e
 	}
 	if err := typeData(e, &b); err != nil {
 		e.Status = connector.StatusInvalidData

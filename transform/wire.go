@@ -101,7 +101,9 @@ type wireRefs struct {
 }
 
 // parseTime reads an AgentPhone timestamp (RFC 3339, UTC in practice); a
-// missing or malformed one is the zero time.
+// missing or malformed one is the zero time, and so is one outside years 1
+// to 9999 in UTC, which neither JSON's time encoding nor BigQuery's
+// TIMESTAMP can hold.
 func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
@@ -110,7 +112,10 @@ func parseTime(s string) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	return t.UTC()
+	if t = t.UTC(); t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}
+	}
+	return t
 }
 
 // timeOrNil is parseTime for optional fields: nil when missing or malformed.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/sources/backfill"
 )
@@ -43,14 +44,17 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	nc, err := dialRunning(cfg, "connector-backfill")
+	nc, err := dialRunning(cfg, "connector-backfill", natsserver.ConnectorUser, nil)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	if err := checkAPI(ctx, cfg.API); err != nil {
+		return err
+	}
 	b, api, err := openBackfill(ctx, cfg, nc, log)
 	if err != nil {
-		return err
+		return journalError(cfg, nc, err)
 	}
 	defer api.CloseIdleConnections()
 	log.Info("backfill", "since", since.String(), "api", cfg.API.URL)
@@ -59,6 +63,31 @@ func runBackfill(ctx context.Context, args []string, env envconfig.Lookuper, std
 		rep.Print(stdout)
 	}
 	return err
+}
+
+// checkAPI makes one request to AgentPhone's REST API, not retried and
+// within apiCheckWait, so that a wrong URL or key fails at once rather
+// than after every retry of the run.
+func checkAPI(ctx context.Context, cfg agentphoneapi.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, apiCheckWait)
+	defer cancel()
+	cfg.MaxRetries, cfg.Timeout = 0, apiCheckWait
+	api, err := agentphoneapi.New(cfg, agentphoneapi.Settings{})
+	if err != nil {
+		return err
+	}
+	defer api.CloseIdleConnections()
+	_, err = api.ListCalls(ctx, agentphoneapi.ListCalls{Limit: 1})
+	var apiErr *agentphoneapi.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, agentphoneapi.ErrUnauthorized):
+		return fmt.Errorf("AgentPhone's API at %s refused the key (AGENTPHONE_API_KEY or AGENTPHONE_API_KEY_FILE): %w", cfg.URL, err)
+	case errors.As(err, &apiErr):
+		return fmt.Errorf("AgentPhone's API at %s (AGENTPHONE_API_URL) answered an error: %w", cfg.URL, err)
+	}
+	return unreachable("AgentPhone's API", cfg.URL, "AGENTPHONE_API_URL", err)
 }
 
 // openBackfill opens the journal and the dedupe chain serve uses, and the

@@ -27,7 +27,9 @@ func runHealthcheck(ctx context.Context, args []string, env envconfig.Lookuper, 
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, healthcheckUsage)
 	}
+	via := "healthcheck --url"
 	if *url == "" {
+		via = "CONNECTOR_ADMIN_ADDR"
 		addr, ok := env.Lookup("CONNECTOR_ADMIN_ADDR")
 		if !ok || addr == "" {
 			addr = ":9090"
@@ -46,7 +48,7 @@ func runHealthcheck(ctx context.Context, args []string, env envconfig.Lookuper, 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return unreachable("the admin listener", *url, via, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))

@@ -36,7 +36,8 @@ func TestHealthcheck(t *testing.T) {
 		{"unspecified host is dialled on loopback", nil, map[string]string{"CONNECTOR_ADMIN_ADDR": "0.0.0.0:" + strconv.Itoa(addr.Port)}, 0, `"ok"`},
 		{"not ready", []string{"--ready"}, map[string]string{"CONNECTOR_ADMIN_ADDR": addr.String()}, 1, "503"},
 		{"explicit URL", []string{"--url", srv.URL + "/healthz"}, nil, 0, `"ok"`},
-		{"nothing listening", []string{"--url", closed.URL + "/healthz"}, nil, 1, "healthcheck:"},
+		{"nothing listening", []string{"--url", closed.URL + "/healthz"}, nil, 1, "cannot reach the admin listener at " + closed.URL + "/healthz (healthcheck --url)"},
+		{"nothing at the admin address", nil, map[string]string{"CONNECTOR_ADMIN_ADDR": closed.Listener.Addr().String()}, 1, "(CONNECTOR_ADMIN_ADDR)"},
 		{"unknown path", []string{"--url", srv.URL + "/nope"}, nil, 1, "404"},
 		{"stray argument", []string{"extra"}, nil, 2, "usage"},
 	} {

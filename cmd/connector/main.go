@@ -26,9 +26,30 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, detach := attachClient(ctx, os.Args[1:])
 	code := Main(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)
+	detach()
 	stop()
 	os.Exit(code)
+}
+
+// attachClient ties the commands that talk to a connector to the process
+// that runs them (see attach): each stops when its parent goes or its
+// output's reader does, tail also when its standard input closes. serve
+// is not tied: it may be started to outlive its parent (nohup, a
+// supervisor that forks twice).
+func attachClient(ctx context.Context, args []string) (context.Context, context.CancelFunc) {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "tail":
+		return attach(ctx, os.Stdin, os.Stdout)
+	case "simulate", "query", "replay", "backfill", "healthcheck":
+		return attach(ctx, nil, os.Stdout)
+	}
+	return context.WithCancel(ctx)
 }
 
 // errUsage reports a command line that is not understood.
@@ -46,7 +67,7 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 	case "serve":
 		err = runServe(ctx, env, stdout, stderr)
 	case "config":
-		err = runConfig(args, env, stdout)
+		err = runConfig(ctx, args, env, stdout)
 	case "tail":
 		err = runTail(ctx, args, env, stdout, stderr)
 	case "replay":
@@ -66,14 +87,15 @@ func Main(ctx context.Context, args []string, env envconfig.Lookuper, stdout, st
 		printVars(stdout, env)
 		return 0
 	default:
-		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+		fmt.Fprintf(stderr, "connector: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
 	}
 	switch {
 	case err == nil || errors.Is(err, context.Canceled):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, err)
-		usage(stderr)
+		fmt.Fprintf(stderr, "%v\n(connector help lists every command)\n", err)
 		return 2
 	default:
 		fmt.Fprintln(stderr, "connector:", err)
@@ -87,11 +109,12 @@ func usage(w io.Writer) {
 commands:
   serve                 run the connector (default)
   config [--markdown | --names]
-                        list every environment variable with its default and meaning
-                        (--names: only the names, one a line)
+                        list every environment variable with its default and meaning, and
+                        check the configuration as serve does (--names: only the names)
   tail [flags] [subject] print journaled events as they arrive (subject defaults to all)
   events [--markdown]   print the event types with their subjects, keys and data fields
-  simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector (simulate -h)
+  simulate [flags]      send a simulated day of AgentPhone webhooks to a running connector
+                        (CONNECTOR_HTTP_ADDR, or --url; simulate -h)
   replay --sink NAME (--since TIME | --seq N)
                         re-drive one sink from the journal (TIME: RFC 3339 or a duration ago)
   backfill [--since 72h] [--restart]
@@ -103,13 +126,25 @@ commands:
                         else 1: the health check of a container image that has no curl
   help                  this text and the configuration
 
+Commands other than serve find the connector as it is configured (NATS_URL or
+CONNECTOR_NATS_LISTEN for the journal, CONNECTOR_HTTP_ADDR, CONNECTOR_ADMIN_ADDR) and
+fail with exit status 1 and one line naming what they could not reach: within 5 s
+for a connection, 10 s for AgentPhone's API, 30 s for replay, query --timeout (2m)
+for a query; tail stops when its journal has been gone for 10 s. They also stop
+when the process that started them goes (a killed go run), when their output's
+reader goes, and tail when its standard input, a pipe, closes.
+
 `)
 }
 
-func runConfig(args []string, env envconfig.Lookuper, stdout io.Writer) error {
+// runConfig prints the variables and checks the configuration as serve
+// would: an invalid one is an error, with every problem listed.
+func runConfig(ctx context.Context, args []string, env envconfig.Lookuper, stdout io.Writer) error {
 	switch {
 	case len(args) == 0:
 		printVars(stdout, env)
+		_, err := loadConfig(ctx, env)
+		return err
 	case len(args) == 1 && args[0] == "--markdown":
 		printVarsMarkdown(stdout)
 	case len(args) == 1 && args[0] == "--names":

@@ -12,6 +12,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/agentphone-connector/connector/journal/journaltest"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // With NATS_URL the connector journals into that server, and /readyz and the
@@ -20,6 +21,7 @@ func TestExternalNATS(t *testing.T) {
 	nats := journaltest.Start(t, nil)
 	env := baseEnv(t)
 	env["NATS_URL"] = nats.Server.ClientURL()
+	env["NATS_USER"], env["NATS_PASSWORD"] = nats.Credentials(natsserver.ConnectorUser)
 	env["CONNECTOR_JOURNAL_APPEND_TIMEOUT"] = "1s"
 	s := startServe(t, env)
 	if code := post(t, s.webhooks, "whd_ext_1", time.Now()); code != 200 {

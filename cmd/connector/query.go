@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +23,7 @@ import (
 	"github.com/agentphone-connector/connector/sinks/bigquerysink"
 )
 
-const queryUsage = "query NAME [--since 7d] [--agent ID] [--format table|csv|json] | query --list"
+const queryUsage = "query NAME [--since 7d] [--agent ID] [--format table|csv|json] [--timeout 2m] | query --list"
 
 // runQuery runs a named analytics query on the BigQuery dataset and prints
 // its rows: `connector query calls --since 30d --format csv`.
@@ -32,6 +34,7 @@ func runQuery(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 	agent := fs.String("agent", "", "only this agent ID")
 	format := fs.String("format", "table", "table, csv or json")
 	list := fs.Bool("list", false, "list the named queries")
+	timeout := fs.Duration("timeout", 2*time.Minute, "how long the query may take, connecting included")
 	name, rest := "", args
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, rest = args[0], args[1:]
@@ -47,24 +50,61 @@ func runQuery(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 	if err != nil || name == "" || (*format != "table" && *format != "csv" && *format != "json") {
 		return fmt.Errorf("%w: %s", errUsage, queryUsage)
 	}
-	var cfg struct{ BigQuery bigquerysink.Config }
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
 	if !cfg.BigQuery.Enabled() {
 		return errors.New("query: set CONNECTOR_BIGQUERY_PROJECT (and CONNECTOR_BIGQUERY_DATASET) to the dataset to query")
 	}
-	if err := cfg.BigQuery.Validate(); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	endpoint, via := bigQueryEndpoint(cfg.BigQuery)
+	if err := probe(ctx, endpoint); err != nil {
+		return unreachable("BigQuery", endpoint, via, err)
 	}
 	res, err := bigquerysink.RunQuery(ctx, cfg.BigQuery, name, bigquerysink.QueryParams{Since: from, Agent: *agent})
-	if errors.Is(err, bigquerysink.ErrUnknownQuery) {
+	switch {
+	case errors.Is(err, bigquerysink.ErrUnknownQuery):
 		return fmt.Errorf("%w: %v (connector query --list)", errUsage, err)
-	}
-	if err != nil {
+	case errors.Is(err, bigquerysink.ErrNoClient):
+		return fmt.Errorf("no credentials for BigQuery (GOOGLE_APPLICATION_CREDENTIALS, or gcloud auth application-default login): %w", err)
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("BigQuery at %s (%s) did not answer within %s (query --timeout): %w", endpoint, via, *timeout, err)
+	case err != nil:
 		return err
 	}
 	return printResult(stdout, res, *format)
+}
+
+// bigQueryEndpoint is the REST endpoint a query goes to, and the variable
+// that sets it.
+func bigQueryEndpoint(cfg bigquerysink.Config) (endpoint, via string) {
+	if cfg.Endpoint != "" {
+		return cfg.Endpoint, "CONNECTOR_BIGQUERY_ENDPOINT"
+	}
+	return "https://bigquery.googleapis.com", "Google's; CONNECTOR_BIGQUERY_ENDPOINT for another"
+}
+
+// probe opens and closes a TCP connection to the host of an http(s) URL
+// within dialTimeout: a refused or unroutable address fails at once rather
+// than through a client's retries.
+func probe(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 func printQueries(w io.Writer) {

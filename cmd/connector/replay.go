@@ -10,10 +10,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 )
 
 const replayUsage = "replay --sink NAME (--since TIME | --seq N)"
+
+// replayTimeout bounds a replay: connecting, finding the sequence, moving
+// the consumer.
+const replayTimeout = 30 * time.Second
 
 // runReplay re-drives one sink from the journal: its consumer is moved back
 // to a sequence or a time; no other sink is touched. A running connector
@@ -31,11 +36,13 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err != nil {
 		return fmt.Errorf("%w: --since: %v", errUsage, err)
 	}
-	var cfg Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
-	nc, err := dialRunning(cfg, "connector-replay")
+	ctx, cancel := context.WithTimeout(ctx, replayTimeout)
+	defer cancel()
+	nc, err := dialRunning(cfg, "connector-replay", natsserver.ConnectorUser, nil)
 	if err != nil {
 		return err
 	}
@@ -47,12 +54,12 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	start := *seq
 	if *since != "" {
 		if start, err = sinks.SeqAt(ctx, js, cfg.Journal.Stream, from); err != nil {
-			return err
+			return journalError(cfg, nc, err)
 		}
 	}
 	next, err := sinks.Reposition(ctx, js, cfg.Journal.Stream, *sink, start)
 	if err != nil {
-		return err
+		return journalError(cfg, nc, err)
 	}
 	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on; targets drop the events they hold already by event ID where they can\n", *sink, cfg.Journal.Stream, next)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sethvargo/go-envconfig"
+	"golang.org/x/time/rate"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
@@ -26,7 +27,7 @@ func runServe(ctx context.Context, env envconfig.Lookuper, stdout, stderr io.Wri
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	if len(cfg.Webhook.Secrets) == 0 {
+	if len(cfg.Webhook.Secrets) == 0 && !cfg.Webhook.HeldRoutes[webhook.ProjectRoute] {
 		log.Warn("AGENTPHONE_WEBHOOK_SECRET is not set: the project route answers 503 until it is")
 	}
 	for r := range cfg.Webhook.HeldRoutes {
@@ -84,7 +85,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	}
 	defer func() { err = errors.Join(err, stopSinks(sinkRunner, budget.left(), log)) }()
 
-	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, j, log, adminRoute{"GET /sinks", sinkRunner})
+	page, err := startStatusPage(ctx, cfg, nc, reg, sinkRunner, log)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, closeWithin(page.Close, cfg.ShutdownTimeout)) }()
+	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner}, adminRoute{"GET /{$}", page})
 	if err != nil {
 		return err
 	}
@@ -103,9 +109,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	return srv.Shutdown(sctx)
 }
 
+// closeWithin calls close with a context that ends after timeout.
+func closeWithin(close func(context.Context) error, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return close(ctx)
+}
+
 // connectJournal connects to NATS_URL, or starts the embedded server and
 // connects to it in process.
 func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Conn, *natsserver.Server, error) {
+	asyncErrs := &rate.Sometimes{Interval: 10 * time.Second}
 	opts := []nats.Option{
 		nats.Name("agentphone-connector"),
 		nats.MaxReconnects(-1),
@@ -118,11 +132,20 @@ func connectJournal(ctx context.Context, cfg Config, log *slog.Logger) (*nats.Co
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
-	}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+		// A request the server refuses (a permissions violation) gets no
+		// answer, only this: say why it times out.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			asyncErrs.Do(func() { log.Warn("nats error", "error", err) })
+		}),
 	}
 	if !cfg.Embedded() {
+		auth, err := natsAuth(cfg, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		// Replies under the connector's own prefix: subscribers may read
+		// _INBOX.> only (deploy/nats-auth.conf), not the connector's answers.
+		opts = append(append(opts, auth...), nats.CustomInboxPrefix(natsserver.InboxPrefix))
 		nc, err := dialNATS(ctx, cfg.NATSURL, opts, log)
 		if err != nil {
 			return nil, nil, err
@@ -204,4 +227,16 @@ func closeJournal(timeout time.Duration, nc *nats.Conn, ns *natsserver.Server, l
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return ns.Shutdown(ctx)
+}
+
+// allReady is ready when each of its parts is, reporting the first that is not.
+type allReady []readiness
+
+func (a allReady) Ready(ctx context.Context) error {
+	for _, r := range a {
+		if err := r.Ready(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -12,17 +12,21 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/agentphone-connector/connector/simulate"
+	"github.com/agentphone-connector/connector/sources/webhook"
 )
 
 // runSimulate sends a simulated day of AgentPhone traffic to a running
 // connector, signed with the secret the connector reads
-// (AGENTPHONE_WEBHOOK_SECRET). With --serve it also serves the account's
-// REST API and transcript stream until interrupted.
+// (AGENTPHONE_WEBHOOK_SECRET), at the URL its CONNECTOR_HTTP_ADDR gives
+// unless --url says otherwise. It fails at once when nothing listens
+// there, and after the run when a delivery was answered other than
+// expected or failed after every retry. With --serve it also serves the
+// account's REST API and transcript stream until interrupted.
 func runSimulate(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o simulate.Options
-	fs.StringVar(&o.URL, "url", simulate.DefaultURL, "the connector's webhook URL")
+	fs.StringVar(&o.URL, "url", "", "the connector's webhook URL (default http://<CONNECTOR_HTTP_ADDR on loopback>/webhooks/agentphone)")
 	fs.IntVar(&o.Calls, "calls", 40, "calls placed during the day")
 	fs.IntVar(&o.Messages, "messages", 120, "inbound messages during the day (sms, mms, imessage, whatsapp)")
 	fs.IntVar(&o.Live, "live", 0, "calls played live, turn by turn, during the run (default 3 with --serve)")
@@ -38,6 +42,7 @@ func runSimulate(ctx context.Context, args []string, env envconfig.Lookuper, std
 	fs.DurationVar(&o.TurnInterval, "turn-interval", 500*time.Millisecond, "time between the turns of a live call")
 	fs.StringVar(&o.Serve, "serve", "", "also serve the REST API and transcript stream on this address (e.g. 127.0.0.1:8081) until interrupted")
 	fs.StringVar(&o.APIKey, "api-key", "", "API key the served endpoints accept (default $AGENTPHONE_API_KEY, else "+simulate.DefaultAPIKey+")")
+	fs.DurationVar(&o.Progress, "progress", time.Second, "how often to print how far the run has got; 0 for never")
 	const usageLine = "simulate [--url URL] [--calls N] [--messages N] [--rate R] [--duplicates F] [--seed N] [--serve ADDR] …"
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %s", errUsage, usageLine)
@@ -45,7 +50,8 @@ func runSimulate(ctx context.Context, args []string, env envconfig.Lookuper, std
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: %s", errUsage, usageLine)
 	}
-	if err := simulateDefaults(fs, &o, *day, env); err != nil {
+	via, err := simulateDefaults(fs, &o, *day, env)
+	if err != nil {
 		return err
 	}
 	sim, err := simulate.New(o)
@@ -57,7 +63,14 @@ func runSimulate(ctx context.Context, args []string, env envconfig.Lookuper, std
 		defer cancel()
 		_ = sim.Close(closeCtx)
 	}()
-	if _, err := sim.Run(ctx, stdout); err != nil {
+	if err := probe(ctx, o.URL); err != nil {
+		return unreachable("the connector", o.URL, via+"; is `connector serve` running?", err)
+	}
+	rep, err := sim.Run(ctx, stdout)
+	if err == nil {
+		err = rep.Check()
+	}
+	if err != nil {
 		return err
 	}
 	if o.Serve != "" {
@@ -67,13 +80,22 @@ func runSimulate(ctx context.Context, args []string, env envconfig.Lookuper, std
 	return nil
 }
 
-// simulateDefaults fills what the flags leave to the environment.
-func simulateDefaults(fs *flag.FlagSet, o *simulate.Options, day string, env envconfig.Lookuper) error {
+// simulateDefaults fills what the flags leave to the environment, and
+// says where the webhook URL comes from.
+func simulateDefaults(fs *flag.FlagSet, o *simulate.Options, day string, env envconfig.Lookuper) (via string, err error) {
 	secrets, _ := env.Lookup("AGENTPHONE_WEBHOOK_SECRET")
 	o.Secret, _, _ = strings.Cut(secrets, ",") // the first, as the connector verifies with any of them
 	o.Secret = strings.TrimSpace(o.Secret)
 	if o.Secret == "" {
-		return errors.New("simulate signs webhooks with AGENTPHONE_WEBHOOK_SECRET: set it to the connector's secret")
+		return "", errors.New("simulate signs webhooks with AGENTPHONE_WEBHOOK_SECRET: set it to the connector's secret")
+	}
+	via = "simulate --url"
+	if o.URL == "" {
+		addr, ok := env.Lookup("CONNECTOR_HTTP_ADDR")
+		if !ok || addr == "" {
+			addr = ":8080"
+		}
+		o.URL, via = "http://"+loopback(addr)+webhook.PathPrefix, "CONNECTOR_HTTP_ADDR"
 	}
 	if o.APIKey == "" {
 		o.APIKey, _ = env.Lookup("AGENTPHONE_API_KEY")
@@ -81,7 +103,7 @@ func simulateDefaults(fs *flag.FlagSet, o *simulate.Options, day string, env env
 	if day != "" {
 		d, err := time.Parse(time.DateOnly, day)
 		if err != nil {
-			return fmt.Errorf("%w: --day %q is not YYYY-MM-DD", errUsage, day)
+			return "", fmt.Errorf("%w: --day %q is not YYYY-MM-DD", errUsage, day)
 		}
 		o.Day = d
 	}
@@ -93,5 +115,5 @@ func simulateDefaults(fs *flag.FlagSet, o *simulate.Options, day string, env env
 	if o.Serve != "" && !live {
 		o.Live = 3
 	}
-	return nil
+	return via, nil
 }

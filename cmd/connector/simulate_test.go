@@ -31,6 +31,9 @@ func TestSimulateCommand(t *testing.T) {
 	defer endpoint.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	day := []string{"--calls", "2", "--messages", "3", "--rate", "0", "--duplicates", "0", "--seed", "7", "--day", "2026-03-02"}
 
 	tests := []struct {
 		name   string
@@ -45,6 +48,28 @@ func TestSimulateCommand(t *testing.T) {
 			args: []string{"simulate", "--url", endpoint.URL + "/webhooks/agentphone", "--calls", "2", "--messages", "3",
 				"--rate", "0", "--duplicates", "0", "--seed", "7", "--day", "2026-03-02"},
 			env: map[string]string{"AGENTPHONE_WEBHOOK_SECRET": secret + ",whsec_next"},
+		},
+		{
+			name: "to CONNECTOR_HTTP_ADDR", code: 0, stdout: "5 delivered, 0 rejected",
+			args: append([]string{"simulate"}, day...),
+			env:  map[string]string{"AGENTPHONE_WEBHOOK_SECRET": secret, "CONNECTOR_HTTP_ADDR": endpoint.Listener.Addr().String()},
+		},
+		{
+			name: "nothing at CONNECTOR_HTTP_ADDR", code: 1,
+			stderr: "cannot reach the connector at " + closed.URL + "/webhooks/agentphone (CONNECTOR_HTTP_ADDR; is `connector serve` running?)",
+			args:   append([]string{"simulate"}, day...),
+			env:    map[string]string{"AGENTPHONE_WEBHOOK_SECRET": secret, "CONNECTOR_HTTP_ADDR": closed.Listener.Addr().String()},
+		},
+		{
+			name: "nothing at --url", code: 1, stderr: "(simulate --url; is `connector serve` running?)",
+			args: append([]string{"simulate", "--url", closed.URL}, day...),
+			env:  map[string]string{"AGENTPHONE_WEBHOOK_SECRET": secret},
+		},
+		{
+			name: "another secret than the connector's", code: 1, stdout: "5 answered other than expected",
+			stderr: "deliveries answered other than expected: 5 of 5 deliveries",
+			args:   append([]string{"simulate", "--url", endpoint.URL + "/webhooks/agentphone"}, day...),
+			env:    map[string]string{"AGENTPHONE_WEBHOOK_SECRET": "whsec_not_the_connectors"},
 		},
 		{
 			name: "no secret", code: 1, stderr: "AGENTPHONE_WEBHOOK_SECRET",
@@ -72,7 +97,7 @@ func TestSimulateCommand(t *testing.T) {
 			}
 		})
 	}
-	if ok.Load() != 5 || bad.Load() != 0 {
-		t.Errorf("the endpoint verified %d webhooks and rejected %d, want 5 and 0", ok.Load(), bad.Load())
+	if ok.Load() != 10 || bad.Load() != 5 {
+		t.Errorf("the endpoint verified %d webhooks and rejected %d, want 10 and 5", ok.Load(), bad.Load())
 	}
 }

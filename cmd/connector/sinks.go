@@ -109,7 +109,7 @@ func (c Config) checkSinkLoop() error {
 		journal = c.NATS.Listen
 	}
 	if journal != "" && strings.Contains(c.NATSSink.URL, strings.TrimPrefix(journal, "nats://")) {
-		return fmt.Errorf("CONNECTOR_NATS_SINK_URL: %s is the journal's server and CONNECTOR_NATS_SINK_SUBJECT is under %s.>: events would be journaled again", redactURL(c.NATSSink.URL), c.Journal.SubjectPrefix)
+		return connector.Invalid("CONNECTOR_NATS_SINK_URL, CONNECTOR_NATS_SINK_SUBJECT", "the journal's own server, with subjects under the journal's %s.>: events would be journaled again", c.Journal.SubjectPrefix)
 	}
 	return nil
 }

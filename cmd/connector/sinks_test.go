@@ -37,7 +37,7 @@ func TestConfigSinks(t *testing.T) {
 		{"kafka", map[string]string{"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_TOPIC": "agentphone.{kind}"}, ""},
 		{"kafka bad compression", map[string]string{"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_COMPRESSION": "brotli"}, "CONNECTOR_KAFKA_COMPRESSION"},
 		{"kafka sasl without password", map[string]string{"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_SASL_MECHANISM": "PLAIN", "CONNECTOR_KAFKA_SASL_USERNAME": "u"}, "CONNECTOR_KAFKA_SASL_PASSWORD"},
-		{"dead letters under the journal", map[string]string{"CONNECTOR_DLQ_SUBJECT_PREFIX": "agentphone.dlq"}, "overlaps the journal"},
+		{"dead letters under the journal", map[string]string{"CONNECTOR_DLQ_SUBJECT_PREFIX": "agentphone.dlq"}, "overlap the journal"},
 		{"nats sink into the journal", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://127.0.0.1:4222"}, "would be journaled again"},
 		{"nats sink elsewhere", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://events.internal:4222"}, ""},
 		{"ack wait under write timeout", map[string]string{"CONNECTOR_SINK_ACK_WAIT": "10s"}, "CONNECTOR_SINK_ACK_WAIT"},
@@ -113,7 +113,8 @@ func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 // the other alone.
 func TestReplay(t *testing.T) {
 	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, sinktest.Logger(t))
+	dir := t.TempDir()
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "127.0.0.1:0", MaxPayload: 8 << 20, StoreDir: dir, StartWait: 20 * time.Second}, sinktest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,8 @@ func TestReplay(t *testing.T) {
 	waitCount(t, a, 10)
 	waitCount(t, b, 10)
 
-	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.ClientURL()})
+	user, password := credentials(t, dir, natsserver.ConnectorUser)
+	env := envconfig.MapLookuper(map[string]string{"NATS_URL": ns.ClientURL(), "NATS_USER": user, "NATS_PASSWORD": password})
 	cases := []struct {
 		name  string
 		args  []string

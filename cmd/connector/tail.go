@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/sethvargo/go-envconfig"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // runTail prints the journal's events as they arrive: the quickest way to see
@@ -28,19 +29,31 @@ func runTail(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	if fs.NArg() > 1 {
 		return fmt.Errorf("%w: tail takes one subject", errUsage)
 	}
-	var cfg Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
-		return fmt.Errorf("invalid configuration: %w", err)
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
 	}
-	nc, err := dialRunning(cfg, "connector-tail")
+	ctx, lose := context.WithCancelCause(ctx)
+	defer lose(nil)
+	nc, err := dialRunning(cfg, "connector-tail", natsserver.SubscriberUser, lose)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	if err := checkStream(ctx, nc, cfg.Journal.Stream); err != nil {
+		return journalError(cfg, nc, err)
+	}
 	subject := fs.Arg(0)
 	fmt.Fprintf(stderr, "tailing %s on %s (Ctrl-C to stop)\n", orDefault(subject, cfg.Journal.SubjectPrefix+".>"), cfg.Journal.Stream)
-	return journal.Tail(ctx, nc, cfg.Journal.Stream, journal.TailOptions{Subject: subject, FromStart: *fromStart},
+	err = journal.Tail(ctx, nc, cfg.Journal.Stream, journal.TailOptions{Subject: subject, FromStart: *fromStart},
 		func(seq uint64, e *connector.Event) error { return printEvent(stdout, seq, e, *asJSON) })
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the journal was lost
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return journalError(cfg, nc, err)
+	}
+	return err
 }
 
 func printEvent(w io.Writer, seq uint64, e *connector.Event, asJSON bool) error {
@@ -67,22 +80,4 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// dialRunning connects a command to the journal's NATS: NATS_URL, or the
-// embedded server of a connector running on this host.
-func dialRunning(cfg Config, name string) (*nats.Conn, error) {
-	url := cfg.NATSURL
-	if url == "" {
-		url = "nats://" + strings.Replace(cfg.NATS.Listen, "0.0.0.0", "127.0.0.1", 1)
-	}
-	opts := []nats.Option{nats.Name(name), nats.Timeout(5 * time.Second)}
-	if cfg.NATSCreds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
-	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect %s (is the connector running?): %w", redactURL(url), err)
-	}
-	return nc, nil
 }

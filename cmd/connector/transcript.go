@@ -31,7 +31,7 @@ func (c Config) validatePullSources() error {
 		errs = append(errs, c.API.RequireKey("CONNECTOR_BACKFILL_INTERVAL"))
 	}
 	if c.Backfill.Since > c.Journal.DedupeWindow {
-		errs = append(errs, fmt.Errorf("CONNECTOR_BACKFILL_SINCE: %s reaches past the dedupe window %s; what the journal no longer remembers would be added twice", c.Backfill.Since, c.Journal.DedupeWindow))
+		errs = append(errs, connector.Invalid("CONNECTOR_BACKFILL_SINCE, CONNECTOR_DEDUPE_WINDOW", "backfill must not look back past the dedupe window: what the journal no longer remembers would be added twice"))
 	}
 	return errors.Join(errs...)
 }

@@ -13,12 +13,14 @@ import (
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/agentphonetest"
 	"github.com/agentphone-connector/connector/journal/journaltest"
+	"github.com/agentphone-connector/connector/natsserver"
 )
 
-// liveIDs returns the Nats-Msg-Ids in the journal of a running connector.
-func liveIDs(t *testing.T, url string) map[string]int {
+// liveIDs returns the Nats-Msg-Ids in the journal of a running connector,
+// read as a subscriber.
+func liveIDs(t *testing.T, s *serving) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(s.nats, nats.UserInfo(credentials(t, s.dataDir, natsserver.SubscriberUser)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func waitTurns(t *testing.T, s *serving, callID string, n int) {
 	deadline := time.After(30 * time.Second)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for turnsOf(t, liveIDs(t, s.nats), callID) < n {
+	for turnsOf(t, liveIDs(t, s), callID) < n {
 		select {
 		case <-deadline:
 			t.Fatalf("fewer than %d turns of %s journaled", n, callID)
@@ -128,6 +130,7 @@ func TestBackfillCommand(t *testing.T) {
 	}
 	env := baseEnv(t)
 	env["NATS_URL"], env["AGENTPHONE_API_URL"], env["AGENTPHONE_API_KEY"] = s.nats, srv.URL(), srv.APIKey()
+	env["NATS_USER"], env["NATS_PASSWORD"] = credentials(t, s.dataDir, natsserver.ConnectorUser)
 	env["CONNECTOR_BACKFILL_SETTLE"] = "0s"
 	for _, want := range []string{"calls 6 4 2 0", "calls 6 0 6 0"} {
 		code, stdout, stderr := run(t, env, "backfill", "--since", "72h")
@@ -138,7 +141,7 @@ func TestBackfillCommand(t *testing.T) {
 			t.Fatalf("report does not say %q:\n%s", want, stdout)
 		}
 	}
-	ids := liveIDs(t, s.nats)
+	ids := liveIDs(t, s)
 	calls := 0
 	for id, n := range ids {
 		if n != 1 {

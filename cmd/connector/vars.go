@@ -16,7 +16,9 @@ import (
 // envVar is one configuration variable, read from Config's struct tags.
 type envVar struct {
 	Name, Default, Help string
+	Note                string // how the default follows other settings (derivedDefaults)
 	Secret              bool
+	Type                reflect.Type // the field's; nil for the route secrets, which are read apart
 }
 
 var secretType = reflect.TypeFor[connector.Secret]()
@@ -36,7 +38,8 @@ func envVars() []envVar {
 				continue
 			}
 			name, opts, _ := strings.Cut(tag, ",")
-			v := envVar{Name: name, Help: f.Tag.Get("help"), Secret: f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType || f.Tag.Get("secret") == "true"}
+			v := envVar{Name: name, Help: f.Tag.Get("help"), Note: derivedNote(name), Type: f.Type,
+				Secret: f.Type == secretType || f.Type.Kind() == reflect.Slice && f.Type.Elem() == secretType || f.Tag.Get("secret") == "true"}
 			for _, o := range strings.Split(opts, ",") {
 				if d, ok := strings.CutPrefix(strings.TrimSpace(o), "default="); ok {
 					v.Default = d
@@ -52,22 +55,61 @@ func envVars() []envVar {
 	})
 }
 
-// printVars writes every variable with its default, its current value (secrets
-// only as set or unset) and its meaning.
+// printVars writes every variable with its default, its current value
+// (secrets only as set or unset) and its meaning; each route named in
+// AGENTPHONE_WEBHOOK_ROUTES gets a line for its secret variable.
 func printVars(w io.Writer, lookup envconfig.Lookuper) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tCURRENT\tMEANING")
+	routes := routeNames(lookup)
 	for _, v := range envVars() {
-		cur, set := lookup.Lookup(v.Name)
-		switch {
-		case !set:
-			cur = "-"
-		case v.Secret:
-			cur = "(set)"
+		cur := current(v, lookup)
+		if v.Type == nil && len(routes) > 0 {
+			cur = "(one line per route below)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Name, orDash(v.Default), cur, v.Help)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Name, orDash(joinNote(v.Default, v.Note)), cur, v.Help)
+	}
+	for _, r := range routes {
+		v := envVar{Name: webhook.RouteSecretVar(r), Secret: true}
+		fmt.Fprintf(tw, "%s\t-\t%s\tsecrets of the route %s\n", v.Name, current(v, lookup), r)
 	}
 	tw.Flush()
+}
+
+// current is a variable's value for `connector config`: "-" when unset,
+// "(set)" (or "(set, empty)") for a secret.
+func current(v envVar, lookup envconfig.Lookuper) string {
+	cur, set := lookup.Lookup(v.Name)
+	switch {
+	case !set:
+		return "-"
+	case v.Secret && cur == "":
+		return "(set, empty)"
+	case v.Secret:
+		return "(set)"
+	case cur == "":
+		return `""`
+	}
+	return redactURL(cur)
+}
+
+// routeNames are the routes named in AGENTPHONE_WEBHOOK_ROUTES.
+func routeNames(lookup envconfig.Lookuper) []string {
+	v, _ := lookup.Lookup("AGENTPHONE_WEBHOOK_ROUTES")
+	var out []string
+	for _, r := range strings.Split(v, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func joinNote(def, note string) string {
+	if note == "" {
+		return def
+	}
+	return def + ", " + note
 }
 
 // printVarsMarkdown writes the configuration table of the README.
@@ -75,7 +117,7 @@ func printVarsMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| variable | default | meaning |")
 	fmt.Fprintln(w, "| --- | --- | --- |")
 	for _, v := range envVars() {
-		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.Name, mdCode(v.Default), strings.ReplaceAll(v.Help, "|", `\|`))
+		fmt.Fprintf(w, "| `%s` | %s | %s |\n", v.Name, joinNote(mdCode(v.Default), v.Note), strings.ReplaceAll(v.Help, "|", `\|`))
 	}
 }
 

@@ -8,6 +8,8 @@
 //	loadbench scale --connector ./connector [--events 1000000]   (empty and prefilled journal, 4 and 100,000 agents)
 //	loadbench prefill --dir DIR [--events 1000000] [--agents 4] ...  (a data directory to start a connector on)
 //	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
+//	loadbench flood --connector ./connector [--duration 20s] [--rate 500] [--c 64]
+//	loadbench bodies --connector ./connector [--c 64] [--mb 50]
 //	loadbench dedupe-memory [--keys 1000000]
 //	loadbench journal-bytes [--events 100000]
 //
@@ -34,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadbench run|scale|prefill|drive|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
+		return fmt.Errorf("usage: loadbench run|scale|prefill|drive|flood|bodies|dedupe-memory|journal-bytes|baseline-verify|baseline-publish [flags]")
 	}
 	switch args[0] {
 	case "run":
@@ -45,6 +47,10 @@ func run(ctx context.Context, args []string) error {
 		return runPrefill(ctx, args[1:])
 	case "drive":
 		return runDrive(ctx, args[1:])
+	case "flood":
+		return runFlood(ctx, args[1:])
+	case "bodies":
+		return runBodies(ctx, args[1:])
 	case "dedupe-memory":
 		return runDedupeMemory(ctx, args[1:])
 	case "journal-bytes":

@@ -25,8 +25,9 @@ const benchSecret = "whsec_bench_4c1a9e"
 
 // startTarget starts the named server on the data directory dir and waits
 // until it is ready: listening, and for the connector /readyz answering 200
-// (its journal recovered and writable).
-func startTarget(ctx context.Context, name, connector, dir string) (*target, error) {
+// (its journal recovered and writable). env is added to the connector's
+// environment.
+func startTarget(ctx context.Context, name, connector, dir string, env ...string) (*target, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -51,6 +52,7 @@ func startTarget(ctx context.Context, name, connector, dir string) (*target, err
 		cmd.Env = append(os.Environ(), "AGENTPHONE_WEBHOOK_SECRET="+benchSecret, "CONNECTOR_HTTP_ADDR="+addr,
 			"CONNECTOR_ADMIN_ADDR="+admin, "CONNECTOR_DATA_DIR="+dir, "CONNECTOR_NATS_LISTEN=none", "CONNECTOR_LOG_LEVEL=warn",
 			"CONNECTOR_NATS_START_TIMEOUT=5m")
+		cmd.Env = append(cmd.Env, env...)
 		ready = func() error { return waitReady(ctx, "http://"+admin+"/readyz") }
 	default:
 		return nil, fmt.Errorf("unknown target %q", name)
@@ -94,14 +96,20 @@ func (t *target) cpu() time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
+// rss returns the process's resident set size in bytes now.
+func (t *target) rss() int64 { return t.status("VmRSS:") }
+
 // peakRSS returns the process's peak resident set size in bytes.
-func (t *target) peakRSS() int64 {
+func (t *target) peakRSS() int64 { return t.status("VmHWM:") }
+
+// status returns a size field of /proc/<pid>/status in bytes.
+func (t *target) status(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}

@@ -1,6 +1,6 @@
 // Package journaltest runs a real journal for tests: an embedded nats-server
-// with JetStream in a temporary directory, a TCP client connection that
-// reconnects, and the journal stream on it. The server can be stopped and
+// with JetStream in a temporary directory, a TCP client connection (as the
+// connector's user) that reconnects, and the journal stream on it. The server can be stopped and
 // restarted on the same directory and port, as a crash or an outage would.
 package journaltest
 
@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +56,7 @@ func Start(t testing.TB, cfg *journal.Config) *Env {
 	e.startServer()
 	u, _ := url.Parse(e.Server.ClientURL())
 	e.nsCfg.Listen = u.Host // restarts keep the port, so the client reconnects
-	nc, err := nats.Connect(e.Server.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
+	nc, err := nats.Connect(e.Server.ClientURL(), e.Server.As(natsserver.ConnectorUser), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
 		nats.ReconnectBufSize(-1), nats.ReconnectJitter(0, 0))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
@@ -70,6 +72,17 @@ func Start(t testing.TB, cfg *journal.Config) *Env {
 		e.Stop()
 	})
 	return e
+}
+
+// Credentials returns user's name and password on the server, for a
+// process that connects to it with NATS_URL (NATS_USER, NATS_PASSWORD).
+func (e *Env) Credentials(user string) (name, password string) {
+	e.t.Helper()
+	b, err := os.ReadFile(natsserver.PasswordFile(e.nsCfg.StoreDir, user))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return user, strings.TrimSpace(string(b))
 }
 
 // Discard returns a logger that drops everything.

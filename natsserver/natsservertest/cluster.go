@@ -3,6 +3,11 @@
 // own store. The server is the module's own nats-server dependency, built
 // once and cached. A node can be killed (SIGKILL: a crash, for its
 // clients and its peers) and started again on the same ports and store.
+//
+// It also runs one nats-server in process from a configuration file, as a
+// deployment would (StartFile, for deploy/nats.conf), and holds the
+// operations a subscriber must not be able to do on the journal (WriteOps),
+// to check any server's permissions against.
 package natsservertest
 
 import (

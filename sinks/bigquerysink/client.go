@@ -2,6 +2,7 @@ package bigquerysink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -30,11 +31,16 @@ func restOptions(c Config) []option.ClientOption {
 	return opts
 }
 
+// ErrNoClient reports a BigQuery client that could not be made: almost
+// always credentials that are missing or unreadable (Application Default
+// Credentials, GOOGLE_APPLICATION_CREDENTIALS).
+var ErrNoClient = errors.New("bigquerysink: no BigQuery client")
+
 // newRESTClient opens the REST client (dataset, tables, views, queries).
 func newRESTClient(ctx context.Context, c Config) (*bigquery.Client, error) {
 	bq, err := bigquery.NewClient(ctx, c.Project, restOptions(c)...)
 	if err != nil {
-		return nil, fmt.Errorf("bigquery client: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrNoClient, err)
 	}
 	bq.Location = c.Location
 	return bq, nil

@@ -2,7 +2,6 @@ package bigquerysink
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentphone-connector/connector/sinks"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Stream modes: how appends are made exactly-once (see the package doc).
@@ -53,29 +54,29 @@ func (c Config) Validate() error {
 	}
 	var errs []error
 	if !datasetID.MatchString(c.Dataset) {
-		errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_DATASET: %q is not a dataset ID (letters, digits and _)", c.Dataset))
+		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_DATASET", "not a dataset ID (letters, digits and _)"))
 	}
 	if c.Location == "" {
-		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_LOCATION: must be set"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_LOCATION", "must be set"))
 	}
 	if c.Endpoint != "" {
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_ENDPOINT: %q is not an http(s) URL", c.Endpoint))
+			errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_ENDPOINT", "not an http(s) URL"))
 		}
 	}
 	if c.StorageEndpoint != "" {
 		if _, _, err := net.SplitHostPort(strings.TrimPrefix(c.StorageEndpoint, plaintextScheme)); err != nil {
-			errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT: %q is not host:port or http://host:port", c.StorageEndpoint))
+			errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_STORAGE_ENDPOINT", "not host:port or http://host:port"))
 		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10000 {
-		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_SIZE: must be 1 to 10000"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_BATCH_SIZE", "must be 1 to 10000"))
 	}
 	if c.BatchTimeout < time.Millisecond {
-		errs = append(errs, errors.New("CONNECTOR_BIGQUERY_BATCH_TIMEOUT: must be at least 1ms"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_BATCH_TIMEOUT", "must be at least 1ms"))
 	}
 	if c.Stream != StreamCommitted && c.Stream != StreamDefault {
-		errs = append(errs, fmt.Errorf("CONNECTOR_BIGQUERY_STREAM: %q is not committed or default", c.Stream))
+		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_STREAM", "must be committed or default"))
 	}
 	return errors.Join(errs...)
 }

@@ -2,7 +2,6 @@ package kafkasink
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"regexp"
 	"strings"
@@ -84,37 +83,37 @@ func (c Config) Validate() error {
 	var errs []error
 	for _, b := range c.Brokers {
 		if _, _, err := net.SplitHostPort(strings.TrimSpace(b)); err != nil {
-			errs = append(errs, fmt.Errorf("CONNECTOR_KAFKA_BROKERS: %q: %w", b, err))
+			errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_BROKERS", "%q is not host:port (%v)", b, err))
 		}
 	}
 	for _, t := range c.Topics() {
 		if !topicName.MatchString(t) || t == "." || t == ".." {
-			errs = append(errs, fmt.Errorf("CONNECTOR_KAFKA_TOPIC: %q is not a topic name (letters, digits, ., _ and -)", t))
+			errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_TOPIC", "%q is not a topic name (letters, digits, ., _ and -)", t))
 			break
 		}
 	}
 	if c.Mode != ModeBinary && c.Mode != ModeStructured {
-		errs = append(errs, fmt.Errorf("CONNECTOR_KAFKA_MODE: %q is not binary or structured", c.Mode))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_MODE", "must be binary or structured"))
 	}
 	if !compression[c.Compression] {
-		errs = append(errs, fmt.Errorf("CONNECTOR_KAFKA_COMPRESSION: %q is not zstd, snappy, lz4, gzip or none", c.Compression))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_COMPRESSION", "must be zstd, snappy, lz4, gzip or none"))
 	}
 	if c.BatchBytes < 1024 {
-		errs = append(errs, errors.New("CONNECTOR_KAFKA_BATCH_BYTES: must be at least 1024"))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_BATCH_BYTES", "must be at least 1024"))
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("CONNECTOR_KAFKA_REQUEST_TIMEOUT: must be positive"))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_REQUEST_TIMEOUT", "must be positive"))
 	}
 	if c.CreateTopics && (c.Partitions < 1 || c.ReplicationFactor == 0 || c.ReplicationFactor < -1) {
-		errs = append(errs, errors.New("CONNECTOR_KAFKA_PARTITIONS, CONNECTOR_KAFKA_REPLICATION_FACTOR: need partitions >= 1 and a replication factor >= 1 or -1"))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_PARTITIONS, CONNECTOR_KAFKA_REPLICATION_FACTOR", "need partitions >= 1 and a replication factor >= 1 or -1"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		errs = append(errs, errors.New("CONNECTOR_KAFKA_TLS_CERT, CONNECTOR_KAFKA_TLS_KEY: set both or neither"))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_TLS_CERT, CONNECTOR_KAFKA_TLS_KEY", "set both or neither"))
 	}
 	if !mechanisms[c.SASLMechanism] {
-		errs = append(errs, fmt.Errorf("CONNECTOR_KAFKA_SASL_MECHANISM: %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_SASL_MECHANISM", "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"))
 	} else if c.SASLMechanism != "" && (c.SASLUsername == "" || c.SASLPassword == "") {
-		errs = append(errs, errors.New("CONNECTOR_KAFKA_SASL_USERNAME, CONNECTOR_KAFKA_SASL_PASSWORD: required with a SASL mechanism"))
+		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_SASL_USERNAME, CONNECTOR_KAFKA_SASL_PASSWORD", "required with a SASL mechanism"))
 	}
 	return errors.Join(append(errs, c.Batching().Validate("CONNECTOR_KAFKA_"))...)
 }

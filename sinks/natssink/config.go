@@ -2,10 +2,11 @@ package natssink
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/agentphone-connector/connector/sinks"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Config is what users set for the NATS sink, which publishes to a NATS
@@ -48,16 +49,16 @@ func (c Config) Validate() error {
 	}
 	var errs []error
 	if c.Mode != ModeJetStream && c.Mode != ModeCore {
-		errs = append(errs, fmt.Errorf("CONNECTOR_NATS_SINK_MODE: %q is not jetstream or core", c.Mode))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_SINK_MODE", "must be jetstream or core"))
 	}
 	if _, err := parseSubject(c.Subject); err != nil {
-		errs = append(errs, fmt.Errorf("CONNECTOR_NATS_SINK_SUBJECT: %w", err))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_SINK_SUBJECT", "%v", err))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		errs = append(errs, errors.New("CONNECTOR_NATS_SINK_TLS_CERT, CONNECTOR_NATS_SINK_TLS_KEY: set both or neither"))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_SINK_TLS_CERT, CONNECTOR_NATS_SINK_TLS_KEY", "set both or neither"))
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("CONNECTOR_NATS_SINK_TIMEOUT: must be positive"))
+		errs = append(errs, connector.Invalid("CONNECTOR_NATS_SINK_TIMEOUT", "must be positive"))
 	}
 	return errors.Join(append(errs, c.Batching().Validate("CONNECTOR_NATS_SINK_"))...)
 }

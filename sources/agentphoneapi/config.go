@@ -2,27 +2,18 @@ package agentphoneapi
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
-// Key is an AgentPhone API key. It prints as "[redacted]" in every format,
-// log and JSON; Reveal returns it for the Authorization header.
-type Key string
-
-func (Key) String() string                  { return "[redacted]" }
-func (Key) GoString() string                { return "[redacted]" }
-func (Key) LogValue() slog.Value            { return slog.StringValue("[redacted]") }
-func (Key) MarshalJSON() ([]byte, error)    { return []byte(`"[redacted]"`), nil }
-func (Key) MarshalText() ([]byte, error)    { return []byte("[redacted]"), nil }
-func (k *Key) UnmarshalText(b []byte) error { *k = Key(strings.TrimSpace(string(b))); return nil }
-
-// Reveal returns the key itself.
-func (k Key) Reveal() string { return string(k) }
+// Key is an AgentPhone API key: a connector.Secret, which prints as
+// "[redacted]" in every format, log and JSON; Reveal returns it for the
+// Authorization header.
+type Key = connector.Secret
 
 // DefaultURL is AgentPhone's API (SPEC.md 5).
 const DefaultURL = "https://api.agentphone.ai"
@@ -31,7 +22,7 @@ const DefaultURL = "https://api.agentphone.ai"
 // sources share it.
 type Config struct {
 	URL        string        `env:"AGENTPHONE_API_URL, default=https://api.agentphone.ai" help:"AgentPhone's REST API, for transcript streams and backfill (paths under /v1)"`
-	Key        Key           `env:"AGENTPHONE_API_KEY" secret:"true" help:"API key (sk_live_…) for transcript streams and backfill; never logged"`
+	Key        Key           `env:"AGENTPHONE_API_KEY" help:"API key (sk_live_…) for transcript streams and backfill; never logged"`
 	KeyFile    string        `env:"AGENTPHONE_API_KEY_FILE" help:"file holding the API key (a mounted secret), read at start when AGENTPHONE_API_KEY is not set"`
 	Timeout    time.Duration `env:"AGENTPHONE_API_TIMEOUT, default=30s" help:"how long one REST request may take (transcript streams have no limit)"`
 	MaxRetries int           `env:"AGENTPHONE_API_RETRIES, default=6" help:"retries of a REST request answered 429, 5xx or not at all"`
@@ -44,7 +35,7 @@ func (c *Config) LoadKeyFile() error {
 	}
 	b, err := os.ReadFile(c.KeyFile)
 	if err != nil {
-		return fmt.Errorf("AGENTPHONE_API_KEY_FILE: %w", err)
+		return connector.Invalid("AGENTPHONE_API_KEY_FILE", "cannot be read: %v", err)
 	}
 	c.Key = Key(strings.TrimSpace(string(b)))
 	return nil
@@ -55,13 +46,13 @@ func (c *Config) LoadKeyFile() error {
 func (c Config) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("AGENTPHONE_API_URL: %q is not an http(s) URL", c.URL))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_URL", "not an http(s) URL"))
 	}
 	if c.Timeout < time.Second {
-		errs = append(errs, errors.New("AGENTPHONE_API_TIMEOUT: must be at least 1s"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_TIMEOUT", "must be at least 1s"))
 	}
 	if c.MaxRetries < 0 {
-		errs = append(errs, errors.New("AGENTPHONE_API_RETRIES: must not be negative"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_API_RETRIES", "must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -69,7 +60,7 @@ func (c Config) Validate() error {
 // RequireKey reports a missing key on behalf of what needs it.
 func (c Config) RequireKey(what string) error {
 	if c.Key == "" {
-		return fmt.Errorf("AGENTPHONE_API_KEY: %s needs the API key (or AGENTPHONE_API_KEY_FILE)", what)
+		return connector.Invalid("AGENTPHONE_API_KEY", "%s needs the API key (or AGENTPHONE_API_KEY_FILE)", what)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -38,13 +39,13 @@ func TestBackfillAddsWhatIsMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Calls.Added != 0 || rep.Calls.Present != len(calls) || rep.Turns != (Counts{}) {
+	if rep.Calls.Added != 0 || rep.Calls.Present != len(calls) || rep.Turns != (Counts{}) || rep.Whole != len(calls) {
 		t.Fatalf("second run: %+v, want every call present and no transcript read again", rep)
 	}
 	var out strings.Builder
 	rep.Print(&out)
-	if !strings.Contains(out.String(), "finished") || !strings.Contains(out.String(), "calls") {
-		t.Errorf("printed report:\n%s", out.String())
+	if want := fmt.Sprintf("turns: not read for %d calls journaled whole already", len(calls)); !strings.Contains(out.String(), "finished") || !strings.Contains(out.String(), want) {
+		t.Errorf("printed report lacks %q:\n%s", want, out.String())
 	}
 }
 
@@ -83,8 +84,13 @@ func TestLiveAndSettlingCallsAreLeft(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Calls != (Counts{Skipped: 2}) || len(r.env.Events()) != 0 {
-		t.Fatalf("report %+v, %d events journaled", rep.Calls, len(r.env.Events()))
+	if rep.Calls != (Counts{Skipped: 2}) || rep.Settling != 2 || len(r.env.Events()) != 0 {
+		t.Fatalf("report %+v, %d events journaled", rep, len(r.env.Events()))
+	}
+	var out strings.Builder
+	rep.Print(&out)
+	if want := "skipped: 2 calls live or ended within CONNECTOR_BACKFILL_SETTLE"; !strings.Contains(out.String(), want) {
+		t.Errorf("printed report lacks %q:\n%s", want, out.String())
 	}
 	rep, err = r.backfill(t, testConfig(), nil).Run(t.Context(), Options{Since: 72 * time.Hour})
 	if err != nil {

@@ -62,11 +62,13 @@ func (b *Backfill) call(ctx context.Context, c agentphoneapi.CallSummary, r *Rep
 	now := b.now()
 	if c.InProgress() || !c.EndedAt.IsZero() && now.Sub(c.EndedAt) < b.cfg.Settle {
 		r.Calls.Skipped++
+		r.Settling++
 		return nil
 	}
 	r.Calls.Found++
 	if b.complete(ctx, c.ID) {
 		r.Calls.Present++
+		r.Whole++
 		return nil
 	}
 	tr, err := b.d.API.Transcript(ctx, c.ID)

@@ -3,6 +3,8 @@ package backfill
 import (
 	"errors"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Config is what users set for backfill. The API URL and key are
@@ -18,16 +20,16 @@ type Config struct {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Interval < 0 || c.Interval > 0 && c.Interval < time.Minute {
-		errs = append(errs, errors.New("CONNECTOR_BACKFILL_INTERVAL: must be 0 or at least 1m"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BACKFILL_INTERVAL", "must be 0 or at least 1m"))
 	}
-	if c.Since < time.Hour || c.Since > 168*time.Hour {
-		errs = append(errs, errors.New("CONNECTOR_BACKFILL_SINCE: must be between 1h and 168h (the deliveries log's reach)"))
+	if c.Since < time.Minute || c.Since > 168*time.Hour {
+		errs = append(errs, connector.Invalid("CONNECTOR_BACKFILL_SINCE", "must be between 1m and 168h (the deliveries log's reach)"))
 	}
 	if c.Settle < 0 {
-		errs = append(errs, errors.New("CONNECTOR_BACKFILL_SETTLE: must not be negative"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BACKFILL_SETTLE", "must not be negative"))
 	}
 	if c.PageSize < 1 || c.PageSize > 100 {
-		errs = append(errs, errors.New("CONNECTOR_BACKFILL_PAGE_SIZE: must be between 1 and 100"))
+		errs = append(errs, connector.Invalid("CONNECTOR_BACKFILL_PAGE_SIZE", "must be between 1 and 100"))
 	}
 	return errors.Join(errs...)
 }

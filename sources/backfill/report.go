@@ -26,6 +26,13 @@ type Report struct {
 	Calls      Counts    `json:"calls"`      // agent.call_ended records of finished calls
 	Turns      Counts    `json:"turns"`      // transcript.turn records
 	Deliveries Counts    `json:"deliveries"` // failed webhook deliveries, as connector.delivery_failed records
+	// Whole counts the calls (in Calls.Present) journaled whole already,
+	// whose transcripts were not read: their turns are in no Turns count.
+	Whole int `json:"whole,omitempty"`
+	// Settling counts the calls (in Calls.Skipped) still live or ended
+	// within the settle time; the rest of Calls.Skipped had no readable
+	// transcript.
+	Settling int `json:"settling,omitempty"`
 }
 
 // Print writes the report for people.
@@ -46,4 +53,19 @@ func (r Report) Print(w io.Writer) {
 	}{{"calls", r.Calls}, {"turns", r.Turns}, {"deliveries", r.Deliveries}} {
 		fmt.Fprintf(w, "  %-11s %6d %6d %8d %8d\n", row.name, row.c.Found, row.c.Added, row.c.Present, row.c.Skipped)
 	}
+	fmt.Fprintln(w, "  found: in AgentPhone's records of the range; added: journaled now, they were missing; present: journaled already")
+	if r.Whole > 0 {
+		fmt.Fprintf(w, "  turns: not read for %d call%s journaled whole already (the record and every turn)\n", r.Whole, plural(r.Whole))
+	}
+	if r.Calls.Skipped > 0 {
+		fmt.Fprintf(w, "  skipped: %d call%s live or ended within CONNECTOR_BACKFILL_SETTLE (left to their webhook; a later run takes them), %d without a readable transcript\n",
+			r.Settling, plural(r.Settling), r.Calls.Skipped-r.Settling)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

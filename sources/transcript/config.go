@@ -3,6 +3,8 @@ package transcript
 import (
 	"errors"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // Config is what users set for the transcript source. The API URL and key
@@ -21,24 +23,24 @@ type Config struct {
 // Validate reports every problem of the configuration.
 func (c Config) Validate() error {
 	var errs []error
-	add := func(s string) { errs = append(errs, errors.New(s)) }
+	add := func(vars, rule string) { errs = append(errs, connector.Invalid(vars, "%s", rule)) }
 	if c.PollInterval < 0 || c.PollInterval > 0 && c.PollInterval < time.Second {
-		add("AGENTPHONE_TRANSCRIPT_POLL_INTERVAL: must be 0 or at least 1s")
+		add("AGENTPHONE_TRANSCRIPT_POLL_INTERVAL", "must be 0 or at least 1s")
 	}
 	if c.MaxStreams < 1 {
-		add("AGENTPHONE_TRANSCRIPT_MAX_STREAMS: must be at least 1")
+		add("AGENTPHONE_TRANSCRIPT_MAX_STREAMS", "must be at least 1")
 	}
 	if c.Heartbeat <= 0 {
-		add("AGENTPHONE_TRANSCRIPT_HEARTBEAT: must be positive")
+		add("AGENTPHONE_TRANSCRIPT_HEARTBEAT", "must be positive")
 	}
 	if c.RetryMin <= 0 || c.RetryMax < c.RetryMin {
-		add("AGENTPHONE_TRANSCRIPT_RETRY_MIN, AGENTPHONE_TRANSCRIPT_RETRY_MAX: must be positive, the minimum not above the maximum")
+		add("AGENTPHONE_TRANSCRIPT_RETRY_MIN, AGENTPHONE_TRANSCRIPT_RETRY_MAX", "must be positive, the minimum not above the maximum")
 	}
 	if c.MaxFailures < 1 {
-		add("AGENTPHONE_TRANSCRIPT_MAX_FAILURES: must be at least 1")
+		add("AGENTPHONE_TRANSCRIPT_MAX_FAILURES", "must be at least 1")
 	}
 	if c.ClaimTTL < time.Second {
-		add("AGENTPHONE_TRANSCRIPT_CLAIM_TTL: must be at least 1s")
+		add("AGENTPHONE_TRANSCRIPT_CLAIM_TTL", "must be at least 1s")
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/lease"
+	"github.com/agentphone-connector/connector/recent"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
 
@@ -74,7 +75,7 @@ type Source struct {
 	mu        sync.Mutex
 	state     int             // stateNew, stateRunning, stateClosed
 	following map[string]bool // a slot per call: false while claiming, true once followed
-	done      *doneSet
+	done      *recent.Set[string, struct{}]
 	ctx       context.Context // ends with Close
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -98,7 +99,7 @@ func New(cfg Config, d Deps, set Settings) (*Source, error) {
 		return nil, fmt.Errorf("transcript: %w", err)
 	}
 	s := &Source{cfg: cfg, d: d, log: set.Logger, m: m, now: set.Now, sleep: set.Sleep, owner: set.ReplicaID,
-		following: map[string]bool{}, done: newDoneSet(10000)}
+		following: map[string]bool{}, done: recent.New[string, struct{}](10000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -238,7 +239,7 @@ func (s *Source) reserveSlot(id string) error {
 		return errFollowing
 	case hasKey(s.following, id):
 		return ErrClaimed // being claimed by this replica right now
-	case s.done.has(id):
+	case s.done.Has(id):
 		return ErrDone
 	case len(s.following) >= s.cfg.MaxStreams:
 		return ErrAtCapacity
@@ -254,6 +255,6 @@ func (s *Source) dropSlot(id string, done bool) {
 	defer s.mu.Unlock()
 	delete(s.following, id)
 	if done {
-		s.done.add(id)
+		s.done.Add(id, struct{}{})
 	}
 }

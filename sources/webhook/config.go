@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -27,13 +26,17 @@ type Config struct {
 	IdleTimeout  time.Duration `env:"CONNECTOR_HTTP_IDLE_TIMEOUT, default=120s" help:"keep-alive connections idle longer are closed"`
 	RetryAfter   time.Duration `env:"CONNECTOR_RETRY_AFTER, default=30s" help:"Retry-After sent with 503 when the journal cannot take an event"`
 
+	RejectBudget   int      `env:"CONNECTOR_REJECT_BUDGET, default=60" help:"rejected requests (bad or missing signature, unknown route, body too large, ...) a client may send per minute, as many at once; past it each further one waits a second and is answered 429 with Retry-After; a correctly signed delivery is never counted nor refused; 0 turns the budget off"`
+	TrustedProxies []string `env:"CONNECTOR_TRUSTED_PROXIES" help:"addresses or CIDR prefixes of the proxies in front of the webhook listener, comma separated; behind them a request's client is the last X-Forwarded-For address that is not one of them"`
+
 	// RouteSecrets holds the secrets of each extra route, read by LoadRouteSecrets.
 	RouteSecrets map[string][]Secret
-	// HeldRoutes are the extra routes whose secret variable is set and
-	// empty: they answer 503 (retried by AgentPhone) until a secret is set,
-	// as the project route does without one. Rotating a secret goes through
-	// this state so that no delivery signed with a secret the connector does
-	// not have yet is answered 401 (never retried).
+	// HeldRoutes are the routes (ProjectRoute included) whose secret
+	// variable is set and empty: they answer 503 (retried by AgentPhone)
+	// until a secret is set, as the project route does without one.
+	// Rotating a secret goes through this state so that no delivery signed
+	// with a secret the connector does not have yet is answered 401 (never
+	// retried).
 	HeldRoutes map[string]bool
 }
 
@@ -51,6 +54,9 @@ func RouteSecretVar(route string) string {
 func (c *Config) LoadRouteSecrets(lookup func(string) (string, bool)) {
 	c.RouteSecrets = make(map[string][]Secret, len(c.Routes))
 	c.HeldRoutes = make(map[string]bool)
+	if v, set := lookup("AGENTPHONE_WEBHOOK_SECRET"); set && len(splitSecrets(v)) == 0 {
+		c.HeldRoutes[ProjectRoute] = true
+	}
 	for _, r := range c.Routes {
 		v, set := lookup(RouteSecretVar(r))
 		c.RouteSecrets[r] = splitSecrets(v)
@@ -77,28 +83,34 @@ func (c Config) Validate() error {
 	for _, r := range c.Routes {
 		switch {
 		case !routeName.MatchString(r):
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is not a route name (lower-case letters, digits, - and _)", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q is not a route name (lower-case letters, digits, - and _)", r))
 		case r == ProjectRoute:
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q is the project route; set AGENTPHONE_WEBHOOK_SECRET instead", r))
 		case seen[r]:
-			errs = append(errs, fmt.Errorf("AGENTPHONE_WEBHOOK_ROUTES: %q listed twice", r))
+			errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_ROUTES", "%q listed twice", r))
 		case len(c.RouteSecrets[r]) == 0 && !c.HeldRoutes[r]:
-			errs = append(errs, fmt.Errorf("%s: route %q has no secret (set it empty on purpose to answer 503 while rotating)", RouteSecretVar(r), r))
+			errs = append(errs, connector.Invalid(RouteSecretVar(r), "route %q has no secret (set it empty on purpose to answer 503 while rotating)", r))
 		}
 		seen[r] = true
 	}
 	if c.MaxBodyBytes < 1024 {
-		errs = append(errs, errors.New("CONNECTOR_MAX_BODY_BYTES: must be at least 1024"))
+		errs = append(errs, connector.Invalid("CONNECTOR_MAX_BODY_BYTES", "must be at least 1024"))
+	}
+	if c.RejectBudget < 0 {
+		errs = append(errs, connector.Invalid("CONNECTOR_REJECT_BUDGET", "must be 0 (off) or more"))
+	}
+	if _, err := ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, connector.Invalid("CONNECTOR_TRUSTED_PROXIES", "%v", err))
 	}
 	if c.Tolerance < time.Second {
-		errs = append(errs, errors.New("AGENTPHONE_WEBHOOK_TOLERANCE: must be at least 1s"))
+		errs = append(errs, connector.Invalid("AGENTPHONE_WEBHOOK_TOLERANCE", "must be at least 1s"))
 	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration
 	}{{"CONNECTOR_HTTP_READ_TIMEOUT", c.ReadTimeout}, {"CONNECTOR_HTTP_IDLE_TIMEOUT", c.IdleTimeout}, {"CONNECTOR_RETRY_AFTER", c.RetryAfter}} {
 		if d.d < time.Second {
-			errs = append(errs, fmt.Errorf("%s: must be at least 1s", d.name))
+			errs = append(errs, connector.Invalid(d.name, "must be at least 1s"))
 		}
 	}
 	return errors.Join(errs...)

@@ -3,7 +3,8 @@ package webhook
 import (
 	"bytes"
 	"errors"
-	"io"
+	"net"
+	"net/netip"
 
 	"github.com/valyala/fasthttp"
 )
@@ -12,29 +13,42 @@ import (
 // bodies (Server sets StreamRequestBody), so the body is read here, within
 // Config.MaxBodyBytes, once the route is known.
 func (h *Handler) ServeFastHTTP(c *fasthttp.RequestCtx) {
-	req := request{method: string(c.Method()), path: string(c.Path()), header: fastHeader(&c.Request.Header)}
-	writeFastReply(c, h.handle(req, func(buf *bytes.Buffer) ([]byte, error) { return h.readFast(c, buf) }))
+	req := request{method: string(c.Method()), path: string(c.Path()), src: fastSource{c},
+		framing: bothLengths(c.Request.Header.RawHeaders())}
+	writeFastReply(c, h.handle(req, func(dst []byte) ([]byte, error) { return h.readFast(c, dst) }))
+}
+
+// fastSource is a fasthttp request as the handler asks for it.
+type fastSource struct{ c *fasthttp.RequestCtx }
+
+func (s fastSource) header(name string) string { return string(s.c.Request.Header.Peek(name)) }
+func (s fastSource) done() <-chan struct{}     { return s.c.Done() }
+
+func (s fastSource) forwardedFor() string {
+	return string(bytes.Join(s.c.Request.Header.PeekAll("X-Forwarded-For"), []byte{','}))
+}
+
+func (s fastSource) peer() netip.Addr {
+	if a, ok := s.c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr()
+	}
+	return netip.Addr{}
 }
 
 // readFast reads the body, refusing more than the limit as soon as it is
-// exceeded.
-func (h *Handler) readFast(c *fasthttp.RequestCtx, buf *bytes.Buffer) ([]byte, error) {
-	if !c.IsBodyStream() {
+// exceeded: a declared length over it is refused before any of the body is
+// read, and a chunked body is read no further than one byte past it. The
+// server streams request bodies (Server sets StreamRequestBody), so
+// fasthttp has read at most a few kilobytes of it before the handler runs.
+func (h *Handler) readFast(c *fasthttp.RequestCtx, dst []byte) ([]byte, error) {
+	if !c.Request.IsBodyStream() {
+		// Not streamed: a server without StreamRequestBody read it whole.
 		if b := c.Request.Body(); int64(len(b)) <= h.cfg.MaxBodyBytes {
-			return b, nil
+			return append(dst, b...), nil
 		}
-		return nil, errTooLarge
+		return dst, errTooLarge
 	}
-	if n := c.Request.Header.ContentLength(); n > 0 {
-		buf.Grow(n)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(c.RequestBodyStream(), h.cfg.MaxBodyBytes+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > h.cfg.MaxBodyBytes {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
+	return readBody(c.RequestBodyStream(), dst, int64(c.Request.Header.ContentLength()), h.cfg.MaxBodyBytes)
 }
 
 // serveError answers what fasthttp could not read into a request: a body
@@ -47,16 +61,12 @@ func (h *Handler) serveError(c *fasthttp.RequestCtx, err error) {
 		_ = c.Conn().Close() // fasthttp's own answer then fails to write
 		return
 	}
-	route := h.routeName(string(c.Path()))
+	req := request{method: string(c.Method()), path: string(c.Path()), src: fastSource{c}}
+	rep := unreadable(h.routeName(req.path))
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		writeFastReply(c, h.tooLarge(route))
-		return
+		rep = h.tooLarge(rep.route)
 	}
-	writeFastReply(c, h.unreadable(route, err))
-}
-
-func fastHeader(hd *fasthttp.RequestHeader) func(string) string {
-	return func(name string) string { return string(hd.Peek(name)) }
+	writeFastReply(c, h.settle(req, rep))
 }
 
 func writeFastReply(c *fasthttp.RequestCtx, rep reply) {
@@ -72,4 +82,27 @@ func writeFastReply(c *fasthttp.RequestCtx, rep reply) {
 		c.SetConnectionClose()
 	}
 	c.SetBodyString(rep.body)
+}
+
+// bothLengths reports whether raw, a request's header lines, has both a
+// Transfer-Encoding and a Content-Length field. fasthttp keeps only one of
+// them in the parsed header.
+func bothLengths(raw []byte) bool {
+	var te, cl bool
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		name, _, ok := bytes.Cut(line, []byte{':'})
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
+		cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
+	}
+	return te && cl
 }

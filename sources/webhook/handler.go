@@ -1,13 +1,13 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +34,11 @@ type Handler struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
-	bufs    sync.Pool      // *bytes.Buffer bodies of the net/http path
+	gate    *gate          // what rejected requests may cost
+	bufs    sync.Pool      // *[]byte: request bodies, reused once a request is answered
+	ready   error          // what Ready reports: fixed by the configuration
 	warn    rate.Sometimes // journal failures are logged at most this often
+	stale   rate.Sometimes // and authentic deliveries outside the time window
 }
 
 type route struct {
@@ -57,18 +60,37 @@ func NewHandler(cfg Config, j connector.Appender, set Settings) *Handler {
 		cfg: cfg, journal: j, now: set.Now, log: set.Logger, metrics: set.Metrics,
 		routes: map[string]*route{ProjectRoute: newRoute(ProjectRoute, cfg.Secrets, cfg.Tolerance)},
 		warn:   rate.Sometimes{Interval: 10 * time.Second},
+		stale:  rate.Sometimes{Interval: 10 * time.Second},
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
+	proxies, _ := ParseProxies(cfg.TrustedProxies) // Config.Validate refuses what does not parse
+	h.gate = newGate(cfg, proxies, h.log, h.now)
 	if h.metrics == nil {
 		h.metrics, _ = NewMetrics(nil)
 	}
 	for name, secrets := range cfg.RouteSecrets {
 		h.routes[name] = newRoute(name, secrets, cfg.Tolerance)
 	}
+	h.ready = ErrNoSecret
+	for name, rt := range h.routes {
+		if rt.verifier != nil || cfg.HeldRoutes[name] {
+			h.ready = nil
+		}
+	}
 	return h
 }
+
+// ErrNoSecret reports that no route has a webhook secret: every delivery is
+// answered 503 until one is set.
+var ErrNoSecret = errors.New("webhook: no route has a secret: set AGENTPHONE_WEBHOOK_SECRET (or a route's secret variable)")
+
+// Ready reports whether the handler takes deliveries: nil when a route has a
+// secret, or when a route's secret is emptied on purpose for a rotation
+// (Config.HeldRoutes: its 503s are retried, and a rollout must still go
+// through); ErrNoSecret otherwise.
+func (h *Handler) Ready(context.Context) error { return h.ready }
 
 func newRoute(name string, secrets []Secret, tolerance time.Duration) *route {
 	r := &route{name: name, source: "agentphone/webhook/" + name}
@@ -89,25 +111,53 @@ func newRoute(name string, secrets []Secret, tolerance time.Duration) *route {
 type request struct {
 	method string
 	path   string
-	header func(name string) string
+	src    source
+	// framing is set when the request carries both Transfer-Encoding and
+	// Content-Length: where its body ends is ambiguous (RFC 9112 section
+	// 6.3), and a proxy in front may have read it otherwise.
+	framing bool
 }
 
-// handle answers one delivery whichever server read it: read fills a pooled
-// buffer with the body (returning errTooLarge past the limit), called only
-// once the route, method and secret are known to be right.
-func (h *Handler) handle(req request, read func(*bytes.Buffer) ([]byte, error)) reply {
+// source is what the handler asks the server's own request for.
+type source interface {
+	header(name string) string
+	forwardedFor() string  // every X-Forwarded-For field, joined with ","
+	peer() netip.Addr      // the address the connection comes from
+	done() <-chan struct{} // closed when the server shuts down (or the client goes)
+}
+
+// handle answers one delivery whichever server read it, and counts the
+// answer: read appends the body to a pooled buffer and returns it (failing
+// with errTooLarge past the limit). A request that is not journaled goes
+// through the gate, which may hold it and answer 429.
+func (h *Handler) handle(req request, read func(dst []byte) ([]byte, error)) reply {
+	return h.settle(req, h.answer(req, read))
+}
+
+// settle passes a rejection through the gate and counts the answer.
+func (h *Handler) settle(req request, rep reply) reply {
+	if rep.reason != "" {
+		rep = h.gate.rejected(req, rep)
+	}
+	h.metrics.answered(rep)
+	return rep
+}
+
+// answer is handle's answer before the gate: read is called only once the
+// route, method and secret are known to be right.
+func (h *Handler) answer(req request, read func(dst []byte) ([]byte, error)) reply {
 	rt, rep, ok := h.admit(req)
 	if !ok {
 		return rep
 	}
 	buf := h.getBuf()
-	defer h.putBuf(buf)
-	body, err := read(buf)
+	body, err := read(*buf)
+	defer h.putBuf(buf, body)
 	switch {
 	case errors.Is(err, errTooLarge):
 		return h.tooLarge(rt.name)
 	case err != nil:
-		return h.unreadable(rt.name, err)
+		return unreadable(rt.name)
 	}
 	return h.deliver(req, rt, body)
 }
@@ -117,10 +167,14 @@ func (h *Handler) handle(req request, read func(*bytes.Buffer) ([]byte, error)) 
 func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
 	rt, found := h.route(req.path)
 	switch {
+	case req.framing:
+		rep = reject(h.routeName(req.path), http.StatusBadRequest, "length_conflict", "a request may not carry both Transfer-Encoding and Content-Length")
+		rep.close = true
+		return nil, rep, false
 	case !found:
-		return nil, h.reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
+		return nil, reject("-", http.StatusNotFound, "unknown_route", "no webhook route at this path"), false
 	case req.method != http.MethodPost:
-		rep = h.reject(rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
+		rep = reject(rt.name, http.StatusMethodNotAllowed, "method", "webhooks are delivered with POST")
 		rep.allowPost = true
 		return nil, rep, false
 	case rt.verifier == nil:
@@ -133,10 +187,10 @@ func (h *Handler) admit(req request) (rt *route, rep reply, ok bool) {
 // request's own buffer: nothing keeps it after deliver returns.
 func (h *Handler) deliver(req request, rt *route, body []byte) reply {
 	received := h.now()
-	if err := rt.verifier.Verify(body, req.header("X-Webhook-Signature"), req.header("X-Webhook-Timestamp"), received); err != nil {
+	if err := rt.verifier.Verify(body, req.src.header("X-Webhook-Signature"), req.src.header("X-Webhook-Timestamp"), received); err != nil {
 		return h.unverified(rt.name, req, err)
 	}
-	e := transform.Normalize(transform.Meta{ID: eventID(req.header("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
+	e := transform.Normalize(transform.Meta{ID: eventID(req.src.header("X-Webhook-ID"), body), Source: rt.source, ReceivedAt: received}, body)
 	// A body received whole is journaled even if the client has gone: its
 	// retry is then a duplicate. The append timeout bounds the wait.
 	res, err := h.journal.Append(context.Background(), e)
@@ -148,8 +202,7 @@ func (h *Handler) deliver(req request, rt *route, body []byte) reply {
 	if res.Duplicate {
 		status = "duplicate"
 	}
-	h.metrics.accepted(rt.name)
-	return reply{code: http.StatusOK, body: `{"id":` + strconv.Quote(e.ID) + `,"status":"` + status + `"}`}
+	return reply{code: http.StatusOK, route: rt.name, body: `{"id":` + strconv.Quote(e.ID) + `,"status":"` + status + `"}`}
 }
 
 func (h *Handler) route(path string) (*route, bool) {
@@ -185,22 +238,4 @@ func eventID(header string, body []byte) string {
 		return "sha256-id:" + hex.EncodeToString(sum[:])
 	}
 	return header
-}
-
-// errTooLarge reports a body over the limit.
-var errTooLarge = errors.New("webhook: body too large")
-
-func (h *Handler) getBuf() *bytes.Buffer {
-	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
-		b.Reset()
-		return b
-	}
-	return new(bytes.Buffer)
-}
-
-// putBuf returns a buffer to the pool unless a large body made it large.
-func (h *Handler) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 64<<10 {
-		h.bufs.Put(b)
-	}
 }

@@ -36,11 +36,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-func (m *Metrics) rejected(route string, code int, reason string) {
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.rejections.WithLabelValues(route, reason).Inc()
-}
-
-func (m *Metrics) accepted(route string) {
-	m.requests.WithLabelValues(route, "200").Inc()
+// answered counts one answer: a rejection by its route and reason, or a
+// delivery taken in.
+func (m *Metrics) answered(rep reply) {
+	m.requests.WithLabelValues(rep.route, strconv.Itoa(rep.code)).Inc()
+	if rep.reason != "" {
+		m.rejections.WithLabelValues(rep.route, rep.reason).Inc()
+	}
 }

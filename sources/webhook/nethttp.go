@@ -1,32 +1,35 @@
 package webhook
 
 import (
-	"bytes"
-	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 )
 
-// ServeHTTP handles one delivery on net/http.
+// ServeHTTP handles one delivery on net/http. net/http removes the
+// Content-Length of a request that also says Transfer-Encoding: chunked
+// before a handler sees it (RFC 9112 section 6.3 allows reading such a body
+// as chunked), so unlike the listener (Listen) it cannot refuse one.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := request{method: r.Method, path: r.URL.Path, header: r.Header.Get}
-	writeReply(w, h.handle(req, func(buf *bytes.Buffer) ([]byte, error) { return h.read(w, r, buf) }))
+	req := request{method: r.Method, path: r.URL.Path, src: httpSource{r}}
+	writeReply(w, h.handle(req, func(dst []byte) ([]byte, error) {
+		return readBody(r.Body, dst, r.ContentLength, h.cfg.MaxBodyBytes)
+	}))
 }
 
-// read reads the whole body into buf, refusing more than the limit as soon as
-// it is exceeded.
-func (h *Handler) read(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) ([]byte, error) {
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return nil, errTooLarge
-	}
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), err
+// httpSource is a net/http request as the handler asks for it.
+type httpSource struct{ r *http.Request }
+
+func (s httpSource) header(name string) string { return s.r.Header.Get(name) }
+func (s httpSource) forwardedFor() string {
+	return strings.Join(s.r.Header.Values("X-Forwarded-For"), ",")
+}
+func (s httpSource) done() <-chan struct{} { return s.r.Context().Done() }
+
+func (s httpSource) peer() netip.Addr {
+	ap, _ := netip.ParseAddrPort(s.r.RemoteAddr)
+	return ap.Addr()
 }
 
 func writeReply(w http.ResponseWriter, rep reply) {

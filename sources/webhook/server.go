@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 )
 
 // Server serves a Handler on its own listener, with fasthttp: the webhook
@@ -16,6 +17,7 @@ import (
 // third less CPU per request than net/http. It enforces the body limit while
 // reading and timeouts against slow clients.
 type Server struct {
+	h    *Handler
 	srv  *fasthttp.Server
 	ln   net.Listener
 	log  *slog.Logger
@@ -43,9 +45,9 @@ func Listen(addr string, h *Handler, cfg Config, appendTimeout time.Duration, lo
 			MaxRequestBodySize:    int(cfg.MaxBodyBytes),
 			StreamRequestBody:     true,     // a body over the limit reaches the handler, which knows its route
 			ReadBufferSize:        16 << 10, // the request line and headers
-			Logger:                fastLogger{log},
+			Logger:                fastLogger{log, &rate.Sometimes{Interval: 10 * time.Second}},
 		},
-		ln: ln, log: log, done: make(chan error, 1),
+		h: h, ln: ln, log: log, done: make(chan error, 1),
 	}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	log.Info("webhook listener started", "addr", ln.Addr().String(), "path", PathPrefix)
@@ -65,6 +67,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, net.ErrClosed) {
 		err = errors.Join(err, serveErr)
 	}
+	s.h.gate.summary.flush()
 	if err != nil {
 		return fmt.Errorf("webhook shutdown: %w", err)
 	}
@@ -72,7 +75,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// fastLogger sends fasthttp's messages (connection errors) to slog at debug.
-type fastLogger struct{ log *slog.Logger }
+// fastLogger sends fasthttp's messages (errors of single connections) to
+// slog at debug, one every ten seconds at most: a client can cause one per
+// connection.
+type fastLogger struct {
+	log  *slog.Logger
+	some *rate.Sometimes
+}
 
-func (l fastLogger) Printf(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }
+func (l fastLogger) Printf(format string, args ...any) {
+	l.some.Do(func() { l.log.Debug(fmt.Sprintf(format, args...), "note", "one in ten seconds at most") })
+}

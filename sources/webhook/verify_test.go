@@ -40,6 +40,10 @@ func TestVerify(t *testing.T) {
 		{"truncated hex", []Secret{"whsec_a"}, good[:40], ts, ErrMalformedSignature},
 		{"non-hex", []Secret{"whsec_a"}, "sha256=" + strings.Repeat("z", 64), ts, ErrMalformedSignature},
 		{"other algorithm", []Secret{"whsec_a"}, "sha1=" + good[7:], ts, ErrMalformedSignature},
+		// Right but for the end: a comparison of a prefix would take these.
+		{"last hex digit differs", []Secret{"whsec_a"}, good[:len(good)-1] + flipHex(good[len(good)-1]), ts, ErrBadSignature},
+		{"17th hex digit differs", []Secret{"whsec_a"}, good[:7+16] + flipHex(good[7+16]) + good[7+17:], ts, ErrBadSignature},
+		{"last byte differs", []Secret{"whsec_a"}, good[:len(good)-2] + flipHex(good[len(good)-2]) + flipHex(good[len(good)-1]), ts, ErrBadSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +53,14 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flipHex returns another hex digit than c.
+func flipHex(c byte) string {
+	if c == '0' {
+		return "1"
+	}
+	return "0"
 }
 
 // FuzzVerify checks that the verifier never panics and never accepts a
