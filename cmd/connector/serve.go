@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, closeWithin(page.Close, cfg.ShutdownTimeout)) }()
+	defer func() { err = errors.Join(err, closeWithin(page.Close, budget.left())) }()
 	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner}, adminRoute{"GET /{$}", page})
 	if err != nil {
 		return err
