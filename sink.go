@@ -12,7 +12,9 @@ import (
 //
 // Write returns nil only when every event of the batch is durable in the
 // target. Otherwise it returns either
-//   - a WriteErrors lined up with the batch (nil entries were written), or
+//   - a WriteErrors lined up with the batch (nil entries were written;
+//     entries matching ErrAlreadyWritten were found in the target from an
+//     earlier write and not written again: they count as written), or
 //   - any other error, which applies to the whole batch.
 //
 // An error marked Permanent is never retried: its event goes to the dead-letter
@@ -24,6 +26,12 @@ type Writer interface {
 	// Close flushes and releases the target's client; the Writer is not used after.
 	Close(ctx context.Context) error
 }
+
+// ErrAlreadyWritten marks an event of a batch that the target held
+// already, from an earlier write whose outcome the writer did not know (a
+// timeout, a crash, another replica): it was not written again, and it
+// counts as written.
+var ErrAlreadyWritten = errors.New("connector: already in the target")
 
 // WriteErrors lines up with a batch: WriteErrors[i] is the outcome of batch[i],
 // nil when it was written.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/lease"
 )
 
 // Config is what users set for the delivery machinery every sink shares:
@@ -14,7 +15,7 @@ type Config struct {
 	RetryMin     time.Duration `env:"CONNECTOR_SINK_RETRY_MIN, default=250ms" help:"first wait before a failed sink write is retried; doubles on each failure up to CONNECTOR_SINK_RETRY_MAX, with jitter"`
 	RetryMax     time.Duration `env:"CONNECTOR_SINK_RETRY_MAX, default=30s" help:"longest wait between two retries of a failing sink"`
 	WriteTimeout time.Duration `env:"CONNECTOR_SINK_WRITE_TIMEOUT, default=30s" help:"how long one batch write to a sink's target may take before it counts as failed"`
-	AckWait      time.Duration `env:"CONNECTOR_SINK_ACK_WAIT, default=2m" help:"how long the journal waits for a sink's ack before redelivering; held batches are kept alive meanwhile; at least twice CONNECTOR_SINK_WRITE_TIMEOUT"`
+	AckWait      time.Duration `env:"CONNECTOR_SINK_ACK_WAIT, default=2m" help:"how long the journal waits for a sink's ack before delivering its events again; the sink drops such redeliveries of what it holds; at least twice CONNECTOR_SINK_WRITE_TIMEOUT"`
 
 	DeadLetter DeadLetterConfig
 	Lease      LeaseConfig
@@ -24,15 +25,11 @@ type Config struct {
 // delivers each sink (see Runner).
 type LeaseConfig struct {
 	Bucket string        `env:"CONNECTOR_SINK_LEASE_BUCKET, default=AGENTPHONE_SINK_LEASES" help:"JetStream key-value bucket holding one lease per sink: the replica that delivers it"`
-	TTL    time.Duration `env:"CONNECTOR_SINK_LEASE_TTL, default=30s" help:"how long a sink's lease outlives its last renewal: a holder that crashed or lost NATS is replaced after this, plus up to a fifth; holders renew every fifth and stop writing a fifth before expiry, so a write gets at least three fifths (less if CONNECTOR_SINK_WRITE_TIMEOUT is shorter); fixed when the bucket is created"`
+	TTL    time.Duration `env:"CONNECTOR_SINK_LEASE_TTL, default=30s" help:"how long a sink's lease outlives its last renewal: another replica takes over a holder that crashed or lost NATS within this (plus a twentieth), one restarted under the same name at once; holders renew every fifth and stop writing a fifth before expiry; fixed when the bucket is created"`
 
 	Replicas int  // bucket replicas; the wiring sets the journal's
 	Memory   bool // keep the bucket in memory (tests only); the wiring sets the journal's
 }
-
-// minLeaseTTL is the shortest lease: its fifth, the guard, must outlast a
-// fetch's wait and a round trip to NATS with room to spare.
-const minLeaseTTL = time.Second
 
 // DeadLetterConfig places the dead-letter stream. Its subjects must not
 // overlap the journal's.
@@ -88,8 +85,8 @@ func (c LeaseConfig) Validate() error {
 	if !streamName.MatchString(c.Bucket) {
 		errs = append(errs, connector.Invalid("CONNECTOR_SINK_LEASE_BUCKET", "not a bucket name (letters, digits, - and _)"))
 	}
-	if c.TTL < minLeaseTTL {
-		errs = append(errs, connector.Invalid("CONNECTOR_SINK_LEASE_TTL", "must be at least %s", minLeaseTTL))
+	if c.TTL < lease.MinTTL {
+		errs = append(errs, connector.Invalid("CONNECTOR_SINK_LEASE_TTL", "must be at least %s", lease.MinTTL))
 	}
 	return errors.Join(errs...)
 }

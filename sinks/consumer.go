@@ -20,7 +20,8 @@ var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
 // acknowledged a batch at a time (AckAll: the lease makes one replica its
 // only reader, so an ack covers only events that replica wrote), at most
 // three batches unacknowledged (the one written, the one read ahead, the
-// reader's buffer), redelivered only after AckWait.
+// reader's buffer). Where a sink resumes is its saved progress, not the
+// consumer's acks: a term starts by moving the consumer there.
 func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       ConsumerName(sink),
@@ -34,45 +35,48 @@ func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfi
 	}
 }
 
-// ensureConsumer creates the sink's consumer, or brings it to want. A
-// consumer that acknowledged each event (made before leases) cannot change
-// its ack policy: it is deleted and made again, reset to its ack floor (a
-// crash between the two makes the new one start from the journal's first
-// event: duplicates, nothing lost). Only the lease holder calls it. It also
-// returns how many events the consumer had handed out without their ack:
-// the first rewind reads them again.
-func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstream.ConsumerConfig) (uint64, error) {
+// ensureConsumer creates the sink's consumer, or brings it to want, and
+// returns its state before any change. A consumer that acknowledged each
+// event (made before leases) cannot change its ack policy: it is deleted
+// and made again, reset to its ack floor (a crash between the two makes
+// the new one start from the journal's first event, which the writers'
+// checkpoints then skip). Only the lease holder calls it.
+func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstream.ConsumerConfig) (*jetstream.ConsumerInfo, error) {
 	c, err := journal.Consumer(ctx, want.Durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		_, err = journal.CreateConsumer(ctx, want)
-		return 0, err
+		c, err = journal.CreateConsumer(ctx, want)
+		if err != nil {
+			return nil, err
+		}
+		return c.CachedInfo(), nil
 	}
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	info := c.CachedInfo()
-	unacked := info.Delivered.Stream - min(info.AckFloor.Stream, info.Delivered.Stream)
 	if info.Config.AckPolicy == want.AckPolicy {
 		_, err = journal.UpdateConsumer(ctx, want)
-		return unacked, err
+		return info, err
 	}
 	if err := journal.DeleteConsumer(ctx, want.Durable); err != nil {
-		return 0, fmt.Errorf("replace consumer: %w", err)
+		return nil, fmt.Errorf("replace consumer: %w", err)
 	}
 	if _, err := journal.CreateConsumer(ctx, want); err != nil {
-		return 0, fmt.Errorf("replace consumer: %w", err)
+		return nil, fmt.Errorf("replace consumer: %w", err)
 	}
 	if _, err := journal.ResetConsumerToSequence(ctx, want.Durable, info.AckFloor.Stream+1); err != nil {
-		return 0, fmt.Errorf("replace consumer: from %d: %w", info.AckFloor.Stream+1, err)
+		return nil, fmt.Errorf("replace consumer: from %d: %w", info.AckFloor.Stream+1, err)
 	}
-	return unacked, nil
+	return info, nil
 }
 
 // Reposition makes the named sink re-read the journal from stream sequence
 // seq on (the first event if seq is 0 or below it), leaving every other sink
-// alone. A running connector picks the new position up with its next fetch;
-// the batch it holds is still written. It returns the sequence the sink will
-// read next.
+// alone, and writes the events from there to the target again even where
+// it holds them. It moves the sink's saved progress, marked replayed; the
+// replica delivering the sink notices at its next commit or idle pull, and
+// starts a new term from there (a term moves the consumer to the progress).
+// It returns the sequence the sink will read next.
 func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink string, seq uint64) (uint64, error) {
 	name := ConsumerName(sink)
 	if _, err := js.Consumer(ctx, journalStream, name); err != nil {
@@ -81,11 +85,26 @@ func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink
 		}
 		return 0, fmt.Errorf("replay %s: %w", sink, err)
 	}
-	resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, max(seq, 1))
+	s, err := js.Stream(ctx, journalStream)
 	if err != nil {
-		return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
 	}
-	return resp.ResetSeq, nil
+	seq = max(seq, s.CachedInfo().State.FirstSeq, 1)
+	kv, err := js.KeyValue(ctx, ProgressBucket(journalStream))
+	if errors.Is(err, jetstream.ErrBucketNotFound) { // delivered by a version without saved progress
+		resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, seq)
+		if err != nil {
+			return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+		}
+		return resp.ResetSeq, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
+	}
+	if err := replayProgress(ctx, kv, sink, seq); err != nil {
+		return 0, fmt.Errorf("replay %s: %w", sink, err)
+	}
+	return seq, nil
 }
 
 // SeqAt returns the journal sequence of the first event stored at or after

@@ -66,22 +66,22 @@ func (dl *deadLetters) ensure(ctx context.Context) error {
 // publish stores one rejected journal message and waits for the stream's
 // ack. The message ID makes a second publish of the same event by the same
 // sink (after a crash, say) a no-op.
-func (dl *deadLetters) publish(ctx context.Context, sink string, it item, reason error) error {
+func (dl *deadLetters) publish(ctx context.Context, sink string, it *item, reason error) error {
 	msg := &nats.Msg{Subject: dl.cfg.SubjectPrefix + "." + sink, Data: it.msg.Data, Header: nats.Header{}}
 	h := msg.Header
 	h.Set("Content-Type", connector.ContentType)
 	h.Set(HeaderSink, sink)
 	h.Set(HeaderReason, headerValue(reason.Error(), maxReason))
 	h.Set(HeaderJournalStream, dl.journal)
-	h.Set(HeaderJournalSeq, strconv.FormatUint(it.seq(), 10))
+	h.Set(HeaderJournalSeq, strconv.FormatUint(it.seq, 10))
 	h.Set(HeaderFailedAt, dl.now().UTC().Format(time.RFC3339Nano))
-	id := sink + ":seq:" + strconv.FormatUint(it.seq(), 10)
+	id := sink + ":seq:" + strconv.FormatUint(it.seq, 10)
 	if it.ev != nil {
 		h.Set(HeaderEventID, it.ev.ID)
 		id = sink + ":" + it.ev.ID
 	}
 	if _, err := dl.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(dl.cfg.Stream)); err != nil {
-		return fmt.Errorf("dead-letter %s seq %d: %w", sink, it.seq(), err)
+		return fmt.Errorf("dead-letter %s seq %d: %w", sink, it.seq, err)
 	}
 	return nil
 }

@@ -15,7 +15,31 @@ type metrics struct {
 	healthy  *prometheus.GaugeVec     // sink: 1 delivering or standing by, 0 retrying or stopped
 	held     *prometheus.GaugeVec     // sink: 1 while this replica holds the lease
 	changes  *prometheus.CounterVec   // sink, change: acquired, lost, released
-	rewound  *prometheus.CounterVec   // sink: events read again at the start of a term
+	rewound  *prometheus.CounterVec   // sink: events read again
+	skipped  *prometheus.CounterVec   // sink: events found in the target already
+}
+
+// sinkMetrics are one sink's series.
+type sinkMetrics struct {
+	delivered, dead, failures, skipped, rewound prometheus.Counter
+	latency                                     prometheus.Observer
+	held                                        prometheus.Gauge       // 1 while this replica holds the lease
+	changes                                     *prometheus.CounterVec // lease changes, by change
+	healthy                                     func(float64)
+}
+
+func (m *metrics) of(sink string) sinkMetrics {
+	return sinkMetrics{
+		delivered: m.events.WithLabelValues(sink, "delivered"),
+		dead:      m.events.WithLabelValues(sink, "dead_lettered"),
+		failures:  m.failures.WithLabelValues(sink),
+		skipped:   m.skipped.WithLabelValues(sink),
+		rewound:   m.rewound.WithLabelValues(sink),
+		latency:   m.latency.WithLabelValues(sink),
+		held:      m.held.WithLabelValues(sink),
+		changes:   m.changes.MustCurryWith(prometheus.Labels{"sink": sink}),
+		healthy:   m.healthy.WithLabelValues(sink).Set,
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,13 +71,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"sink", "change"}),
 		rewound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_sink_rewound_events_total",
-			Help: "Events the sink's consumer had handed out without an ack when this replica took the sink (after a takeover or a restart): read and written again, so at most these are duplicates.",
+			Help: "Events the sink read from the journal again: read before (by this replica or the previous holder) and not committed when a term began (a takeover, a restart, a failed pull), or moved back to by a replay.",
+		}, []string{"sink"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "connector_sink_skipped_events_total",
+			Help: "Events not written to the target because it held them already, from a write whose outcome was unknown (a timeout, a crash, a takeover); each counts as delivered too.",
 		}, []string{"sink"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.events, m.failures, m.latency, m.healthy, m.held, m.changes, m.rewound} {
+	for _, c := range []prometheus.Collector{m.events, m.failures, m.latency, m.healthy, m.held, m.changes, m.rewound, m.skipped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

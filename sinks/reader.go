@@ -4,163 +4,94 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/agentphone-connector/connector/lease"
 )
 
-// The reader half of a sink's loop reads the journal ahead of the writer:
-// while one batch is written, the next is pulled and decoded.
+// reader reads the journal for one term, one batch ahead of the chain:
 //
-//	journal ══stream of messages══▶ reader: assemble, decode ──batch──▶ writer: write, ack
-//	   ▲                               │ pause (the writer retries) or error:
-//	   └──rewind to the ack floor◀─────┘ drop what is read ahead, wait for the writer
+//	journal ══pull══▶ reader: drop redeliveries, count what is read again ──batch──▶ chain
 //
-// What the reader holds beyond the writer's batch is never acknowledged, so
-// dropping it loses nothing: a rewind (a consumer reset to its ack floor)
-// has the journal deliver it again, in order, once the writer is idle. The
-// first rewind of a term also brings back what the previous holder had read
-// and not acknowledged.
-
-// loop is one term's reader and writer.
-type loop struct {
-	*delivery
-	*term
-	pull *puller // set by the term's first rewind
+// It never rewinds by itself: the term rewinds once, at its start, to the
+// saved progress. A message the journal delivers again while its first
+// delivery is still in the chain (held longer than the ack wait) is
+// dropped; one read again because the consumer was moved back (the term's
+// start, a replay) is handed on and counted in rewound.
+type reader struct {
+	pull    *puller
+	batch   Batching
+	bytes   int                  // Batching.Bytes, raised to fit the largest event
+	lease   *lease.Lease         // a pull ends before the lease could
+	high    uint64               // the highest sequence read so far, by any holder
+	handed  uint64               // the highest sequence handed to the chain in this term
+	rewound func(n int)          // counts events read again
+	moved   func() (bool, error) // reports a progress written by someone else (a replay)
 }
 
-// read is the reader's loop; it closes batches when the term ends.
-func (lp *loop) read(batches chan<- batch) {
-	defer close(batches)
-	var last chan struct{} // done of the last batch handed over
-	for attempt := 0; !lp.stopping(); {
-		err := lp.readFrom(batches, &last, attempt > 0)
-		if lp.stopping() {
-			return
+// next pulls the next batch, or nil when the pull brought nothing. What
+// arrived before a failed pull comes with its error and is handed on.
+func (r *reader) next() (*batch, error) {
+	wait := min(r.batch.Wait, r.lease.Left())
+	if wait < time.Millisecond {
+		return nil, errLeaseExpiring
+	}
+	msgs, err := r.pull.fetch(r.batch.Size, r.bytes, wait)
+	var keep []*nats.Msg
+	var seqs []uint64
+	again := 0
+	for _, m := range msgs {
+		meta, merr := m.Metadata()
+		if merr != nil {
+			return nil, fmt.Errorf("pull: %w", merr)
 		}
-		if err != nil {
-			wait := backoff(attempt, lp.cfg.RetryMin, lp.cfg.RetryMax)
-			lp.track.fail(fmt.Errorf("read journal: %w", err), wait)
-			attempt++
-			if !lp.wait(wait, nil) {
-				return
-			}
-		} else {
-			attempt = 0
+		seq := meta.Sequence.Stream
+		if meta.NumDelivered > 1 && seq <= r.handed {
+			continue // a redelivery of what the chain holds
 		}
-		if !lp.waitIdle(last) {
-			return
+		if seq <= r.high {
+			again++
+		}
+		r.high, r.handed = max(r.high, seq), max(r.handed, seq)
+		keep, seqs = append(keep, m), append(seqs, seq)
+	}
+	if again > 0 {
+		r.rewound(again)
+	}
+	if len(keep) == 0 && err == nil && len(msgs) == 0 {
+		if moved, merr := r.moved(); merr == nil && moved { // idle: a replay would wait for the next event
+			return nil, errProgressMoved
 		}
 	}
+	if len(keep) == 0 {
+		return nil, err
+	}
+	return newBatch(keep, seqs), err
 }
 
-// readFrom rewinds the consumer to its ack floor, then hands batches over
-// until the term ends, a pause (nil) or an error. After failures
-// (recovering), the first good fetch puts the sink back to delivering.
-func (lp *loop) readFrom(batches chan<- batch, last *chan struct{}, recovering bool) error {
-	if err := lp.rewind(); err != nil {
-		return err
-	}
-	lp.clearPause()
-	for !lp.stopping() {
-		items, err := lp.fetch()
-		if err == nil && recovering {
-			lp.track.set(StateDelivering)
-			recovering = false
+// run hands batches to out until stop closes or a pull fails (the error
+// is returned: the term ends and the next one rewinds).
+func (r *reader) run(ctx context.Context, out chan<- *batch, stop <-chan struct{}) error {
+	defer close(out)
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
 		}
-		if lp.pausing() {
-			return nil // dropped: the rewind brings it back
-		}
-		if len(items) > 0 {
-			b := batch{items: items, done: make(chan struct{})}
+		b, err := r.next()
+		if b != nil {
 			select {
-			case batches <- b:
-				*last = b.done
-			case <-lp.stop:
-				return nil // dropped: the next term rewinds
-			case <-lp.paused:
-				return nil // dropped: the rewind brings it back
+			case out <- b:
+			case <-stop:
+				return nil
+			case <-ctx.Done():
+				return nil
 			}
 		}
 		if err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// rewind resets the consumer to its ack floor, within the lease; the term's
-// first rewind makes sure the consumer exists and is as configured.
-func (lp *loop) rewind() error {
-	left := lp.lease.until()
-	if left <= 0 {
-		return errLeaseExpiring
-	}
-	ctx, cancel := context.WithTimeout(lp.hard, min(left, 10*time.Second))
-	defer cancel()
-	journal := *lp.journal.Load()
-	if lp.pull == nil {
-		unacked, err := ensureConsumer(ctx, journal, consumerConfig(lp.name, lp.batch, lp.cfg))
-		if err != nil {
-			return fmt.Errorf("consumer: %w", err)
-		}
-		lp.pull = newPuller(lp.js, journal.CachedInfo().Config.Name, ConsumerName(lp.name))
-		if unacked > 0 {
-			lp.rewound.Add(float64(unacked))
-			lp.log.Info("sink reads again what was read and not acknowledged before this term", "sink", lp.name, "events", unacked)
-		}
-	}
-	if _, err := journal.ResetConsumer(ctx, ConsumerName(lp.name)); err != nil {
-		return fmt.Errorf("rewind: %w", err)
-	}
-	return nil
-}
-
-// fetch pulls the next batch: up to Size events and Bytes bytes, waiting at
-// most Wait, and never past the lease (deliveries to a pull request left
-// open could reach this replica after another took over). It waits for the
-// journal to end the pull rather than abandon it half way (deliveries would
-// be left pending unseen); only a journal that does not answer a second
-// after the wait is given up on, and the error makes the reader rewind.
-func (lp *loop) fetch() ([]item, error) {
-	wait := min(lp.batch.Wait, lp.lease.until())
-	if wait < time.Millisecond {
-		return nil, errLeaseExpiring
-	}
-	return lp.pull.fetch(lp.batch.Size, lp.fetchBytes, wait)
-}
-
-// pauseReader asks the reader to drop what it read ahead and to wait until
-// the writer is idle: the batch being retried could outlast the journal's
-// ack wait for messages held in advance.
-func (lp *loop) pauseReader() {
-	select {
-	case lp.paused <- struct{}{}:
-	default:
-	}
-}
-
-func (lp *loop) pausing() bool {
-	select {
-	case <-lp.paused:
-		return true
-	default:
-		return false
-	}
-}
-
-func (lp *loop) clearPause() {
-	for lp.pausing() {
-	}
-}
-
-// waitIdle waits until the writer has finished the last batch handed over;
-// it returns false when the term ended.
-func (lp *loop) waitIdle(last chan struct{}) bool {
-	if last == nil {
-		return !lp.stopping()
-	}
-	select {
-	case <-last:
-		return !lp.stopping()
-	case <-lp.stop:
-		return false
 	}
 }

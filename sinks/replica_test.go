@@ -2,6 +2,7 @@ package sinks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -76,13 +77,31 @@ func (w *recWriter) Write(ctx context.Context, batch []*connector.Event) error {
 	}
 	w.rc.writes = append(w.rc.writes, recorded{w.replica, sinktest.IDs(batch)})
 	w.rc.counts[w.replica]++
-	if w.rc.hook != nil && err == nil {
+	if w.rc.hook != nil && allWritten(err, len(batch)) {
 		w.rc.hook(w.replica, w.rc.counts[w.replica])
 	}
 	return err
 }
 
 func (w *recWriter) Close(ctx context.Context) error { return w.w.Close(ctx) }
+
+// allWritten reports whether a Write's outcome has every event of the
+// batch in the target, written now or found there.
+func allWritten(err error, n int) bool {
+	for i := range n {
+		if e := connector.ErrorAt(err, i); e != nil && !errors.Is(e, connector.ErrAlreadyWritten) {
+			return false
+		}
+	}
+	return true
+}
+
+// Resume and Checkpoint pass on to the memory writer, which is a
+// sinks.Resumable: the recorder keeps its exactly-once behaviour.
+func (w *recWriter) Resume(ctx context.Context, from sinks.Resume) error {
+	return w.w.(sinks.Resumable).Resume(ctx, from)
+}
+func (w *recWriter) Checkpoint() ([]byte, error) { return w.w.(sinks.Resumable).Checkpoint() }
 
 // writers returns the replicas that wrote, in the order of their first write.
 func (rc *recorder) writers() []string {
@@ -118,7 +137,7 @@ func startReplica(t *testing.T, j *sinktest.Journal, name string, rc *recorder, 
 	js, nc := j.JetStream(t)
 	rp.nc = nc
 	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: "mem", Writer: rc.writer(name), Batch: b}},
-		sinks.Settings{Logger: sinktest.Logger(t).With("test_replica", name), Registerer: rp.reg})
+		sinks.Settings{Logger: sinktest.Logger(t).With("test_replica", name), Registerer: rp.reg, Replica: name})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/lease"
 )
 
 // Sink is one target for the Runner.
@@ -34,6 +33,10 @@ type Settings struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil registers nothing
 	Now        func() time.Time      // nil for time.Now; leases time themselves by it, so it must keep time.Now's pace
+	// Replica names this replica in the sinks' leases (see lease.Name); ""
+	// is the host name. A replica restarted under the same name takes its
+	// sinks back at once; two running replicas must not share a name.
+	Replica string
 }
 
 // Runner delivers the journal to every configured sink, each through its own
@@ -44,9 +47,9 @@ type Settings struct {
 // delivered by the one replica that holds its lease; the Runners of the
 // others stand by and take the sink over when the holder stops renewing
 // (closed, crashed, cut off from NATS). The holder stops writing before its
-// lease can expire, and the next one starts from the consumer's ack floor,
-// so per-key order holds across a takeover; what the previous holder wrote
-// and had not acknowledged is written again (at least once).
+// lease can expire, and the next one starts from the sink's saved
+// progress, so per-key order holds across a takeover; a Resumable writer
+// skips what the previous holder wrote and did not get to save.
 type Runner struct {
 	js         jetstream.JetStream
 	journal    string
@@ -80,7 +83,7 @@ func New(js jetstream.JetStream, journalStream string, cfg Config, sinks []Sink,
 	if now == nil {
 		now = time.Now
 	}
-	r := &Runner{js: js, journal: journalStream, cfg: cfg, log: set.Logger, now: now, replica: replicaName()}
+	r := &Runner{js: js, journal: journalStream, cfg: cfg, log: set.Logger, now: now, replica: lease.Name(set.Replica)}
 	r.dlq = &deadLetters{js: js, cfg: cfg.DeadLetter, journal: journalStream, now: now}
 	m, err := newMetrics(set.Registerer)
 	if err != nil {
@@ -135,7 +138,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.dlq.ensure(ctx); err != nil {
 		return err
 	}
-	ls, err := openLeases(ctx, r.js, r.cfg.Lease, r.replica, r.log, r.now)
+	ls, err := lease.Open(ctx, r.js, lease.Config{
+		Bucket: r.cfg.Lease.Bucket, Description: "Which replica delivers each sink (agentphone-connector)",
+		TTL: r.cfg.Lease.TTL, Replicas: r.cfg.Lease.Replicas, Memory: r.cfg.Lease.Memory,
+	}, lease.Settings{Holder: r.replica, Logger: r.log, Now: r.now})
+	if err != nil {
+		return fmt.Errorf("sinks: %w", err)
+	}
+	progress, err := openProgress(ctx, r.js, r.journal, r.cfg.Lease)
 	if err != nil {
 		return err
 	}
@@ -144,21 +154,10 @@ func (r *Runner) Start(ctx context.Context) error {
 		return fmt.Errorf("sinks: journal %s: %w", r.journal, err)
 	}
 	for _, d := range r.deliveries {
-		d.start(r.js, journal, ls)
+		d.start(r.js, journal, progress, ls)
 	}
 	r.running = true
 	return nil
-}
-
-// replicaName names this Runner in the leases: its host, and a random suffix
-// so that no two Runners share a name, not even one restarted on the same
-// host (a lease whose value is its own is a lease it may claim again).
-func replicaName() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "connector"
-	}
-	return fmt.Sprintf("%s-%06x", host, rand.N(1<<24))
 }
 
 // Close stops every loop (each finishes the batch in hand and releases its

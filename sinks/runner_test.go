@@ -146,10 +146,10 @@ func TestUndecodableDeadLettered(t *testing.T) {
 	if len(dead) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
-	h := dead[0].Headers()
+	h := dead[0].Header
 	if h.Get(sinks.HeaderSink) != "mem" || !strings.Contains(h.Get(sinks.HeaderReason), "decode journal message") ||
-		h.Get(sinks.HeaderEventID) != "" || h.Get(sinks.HeaderJournalSeq) != "4" || string(dead[0].Data()) != "not json" {
-		t.Fatalf("dead letter %v %q", h, dead[0].Data())
+		h.Get(sinks.HeaderEventID) != "" || h.Get(sinks.HeaderJournalSeq) != "4" || string(dead[0].Data) != "not json" {
+		t.Fatalf("dead letter %v %q", h, dead[0].Data)
 	}
 }
 

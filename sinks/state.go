@@ -46,7 +46,7 @@ type tracker struct {
 	counts   counts
 }
 
-type counts struct{ delivered, failed, dead uint64 }
+type counts struct{ delivered, failed, dead, skipped uint64 }
 
 func newTracker(name, replica string, log *slog.Logger, now func() time.Time, healthy func(float64)) *tracker {
 	return &tracker{name: name, replica: replica, log: log, now: now, healthy: healthy, state: StateIdle, since: now()}
@@ -126,6 +126,7 @@ func (t *tracker) add(c counts) {
 	t.counts.delivered += c.delivered
 	t.counts.failed += c.failed
 	t.counts.dead += c.dead
+	t.counts.skipped += c.skipped
 	t.mu.Unlock()
 }
 
@@ -135,7 +136,7 @@ func (t *tracker) snapshot() Status {
 	defer t.mu.Unlock()
 	return Status{
 		Sink: t.name, Replica: t.replica, Role: t.role, Holder: t.holder, State: t.state, Since: t.since, LastError: t.lastErr, FailedAttempts: t.failures,
-		Delivered: t.counts.delivered, FailedWrites: t.counts.failed, DeadLettered: t.counts.dead,
+		Delivered: t.counts.delivered, FailedWrites: t.counts.failed, DeadLettered: t.counts.dead, Skipped: t.counts.skipped,
 	}
 }
 

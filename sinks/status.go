@@ -21,6 +21,7 @@ type Status struct {
 	Delivered      uint64    `json:"delivered"`                 // events durable in the target, since start
 	FailedWrites   uint64    `json:"failed_writes"`             // transient failures, per event and attempt
 	DeadLettered   uint64    `json:"dead_lettered"`
+	Skipped        uint64    `json:"skipped"` // of Delivered: found in the target already, not written again
 
 	Pending              uint64  `json:"pending"`                // journal events not acknowledged by the sink
 	OldestPendingSeconds float64 `json:"oldest_pending_seconds"` // age of the oldest of them
@@ -63,8 +64,8 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // String is a one-line summary for logs and test failures.
 func (s Status) String() string {
-	out := fmt.Sprintf("%s %s (%s on %s, holder %s) since %s: delivered %d, failed writes %d, dead-lettered %d, pending %d (oldest %.1fs)",
-		s.Sink, s.State, s.Role, s.Replica, s.Holder, s.Since.Format(time.RFC3339), s.Delivered, s.FailedWrites, s.DeadLettered, s.Pending, s.OldestPendingSeconds)
+	out := fmt.Sprintf("%s %s (%s on %s, holder %s) since %s: delivered %d (skipped %d), failed writes %d, dead-lettered %d, pending %d (oldest %.1fs)",
+		s.Sink, s.State, s.Role, s.Replica, s.Holder, s.Since.Format(time.RFC3339), s.Delivered, s.Skipped, s.FailedWrites, s.DeadLettered, s.Pending, s.OldestPendingSeconds)
 	if s.LastError != "" {
 		out += ", last error: " + s.LastError
 	}

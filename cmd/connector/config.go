@@ -35,7 +35,8 @@ type Config struct {
 	NATSUser        string           `env:"NATS_USER" help:"user for NATS_URL, with NATS_PASSWORD; for tail, replay and backfill on this host's embedded server, a user instead of the data directory's password files"`
 	NATSPassword    connector.Secret `env:"NATS_PASSWORD" help:"password of NATS_USER"`
 	LogLevel        string           `env:"CONNECTOR_LOG_LEVEL, default=info" help:"debug, info, warn or error"`
-	ShutdownTimeout time.Duration    `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM waits for requests in flight before closing"`
+	ShutdownTimeout time.Duration    `env:"CONNECTOR_SHUTDOWN_TIMEOUT, default=30s" help:"how long SIGTERM may take in all: requests in flight, the sinks' batches in hand (cut short and delivered again by the next holder), then closing the journal"`
+	ReplicaName     string           `env:"CONNECTOR_REPLICA_NAME" help:"this replica's name in the leases of sinks, transcript calls and backfill; unset is the host name (a pod's name); unique among running replicas, kept across a restart so the replica takes its leases back at once"`
 	Pprof           bool             `env:"CONNECTOR_PPROF, default=false" help:"serve Go's profiler at /debug/pprof/ on the admin listener"`
 
 	// The sources that call AgentPhone, and dedupe across sources.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/agentphone-connector/connector/journal/journaltest"
 )
@@ -81,5 +85,46 @@ func waitRefused(t *testing.T, host string) {
 		case <-timeout:
 			t.Fatal("the webhook listener still accepts connections")
 		}
+	}
+}
+
+// SIGTERM while a sink's target hangs (it takes produce requests and never
+// answers), with events waiting for it: serve exits within
+// CONNECTOR_SHUTDOWN_TIMEOUT, the batch in hand left to the next holder.
+func TestShutdownWithinTimeoutWithTargetHanging(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "agentphone.events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	hang, produced := make(chan struct{}), make(chan struct{}, 1)
+	defer close(hang)
+	kc.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		select {
+		case produced <- struct{}{}:
+		default:
+		}
+		kc.SleepControl(func() { <-hang })
+		return nil, errors.New("broker gone"), true
+	})
+	env := baseEnv(t)
+	env["CONNECTOR_KAFKA_BROKERS"] = strings.Join(kc.ListenAddrs(), ",")
+	env["CONNECTOR_KAFKA_BATCH_TIMEOUT"] = "10ms"
+	env["CONNECTOR_KAFKA_REQUEST_TIMEOUT"] = "60s"
+	env["CONNECTOR_SHUTDOWN_TIMEOUT"] = "3s"
+	s := startServe(t, env)
+	for i := range 5 {
+		if code := post(t, s.webhooks, fmt.Sprintf("whd_hang_%d", i), time.Now()); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+	}
+	<-produced // a write is in flight, and will not come back
+	begin := time.Now()
+	if code := s.shutdown(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if took := time.Since(begin); took > 3*time.Second+time.Second {
+		t.Fatalf("shutdown took %s with CONNECTOR_SHUTDOWN_TIMEOUT=3s", took)
 	}
 }

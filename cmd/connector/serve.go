@@ -52,7 +52,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, closeJournal(cfg, nc, embedded, log)) }()
+	budget := newShutdownBudget(cfg.ShutdownTimeout)
+	defer func() { err = errors.Join(err, closeJournal(budget.last(), nc, embedded, log)) }()
 
 	j, err := journal.Open(startCtx, nc, cfg.Journal, journal.Settings{Logger: log, Registerer: reg})
 	if err != nil && startCtx.Err() != nil {
@@ -70,7 +71,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, pull.close(cfg.ShutdownTimeout)) }()
+	defer func() { err = errors.Join(err, pull.close(budget.left())) }()
 	wm, err := webhook.NewMetrics(reg)
 	if err != nil {
 		return err
@@ -82,18 +83,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, stopSinks(sinkRunner, cfg.ShutdownTimeout)) }()
+	defer func() { err = errors.Join(err, stopSinks(sinkRunner, budget.left(), log)) }()
 
 	page, err := startStatusPage(ctx, cfg, nc, reg, sinkRunner, log)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, closeWithin(page.Close, cfg.ShutdownTimeout)) }()
+	defer func() { err = errors.Join(err, closeWithin(page.Close, budget.left())) }()
 	admin, err := startAdmin(cfg.AdminAddr, cfg.Pprof, reg, allReady{j, h}, log, adminRoute{"GET /sinks", sinkRunner}, adminRoute{"GET /{$}", page})
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, admin.shutdown(cfg.ShutdownTimeout)) }()
+	defer func() { err = errors.Join(err, admin.shutdown(budget.left())) }()
 	srv, err := webhook.Listen(cfg.HTTPAddr, h, cfg.Webhook, cfg.Journal.AppendTimeout, log)
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) (err error) {
 	<-ctx.Done()
 	log.Info("shutting down: no new webhooks, finishing those in flight")
 	admin.draining()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget.left())
 	defer cancel()
 	return srv.Shutdown(sctx)
 }
@@ -215,15 +216,15 @@ func checkPayload(nc *nats.Conn, cfg Config) error {
 	return nil
 }
 
-func closeJournal(cfg Config, nc *nats.Conn, ns *natsserver.Server, log *slog.Logger) error {
-	if err := nc.FlushTimeout(cfg.ShutdownTimeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+func closeJournal(timeout time.Duration, nc *nats.Conn, ns *natsserver.Server, log *slog.Logger) error {
+	if err := nc.FlushTimeout(timeout); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		log.Warn("nats flush on shutdown", "error", err)
 	}
 	nc.Close()
 	if ns == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return ns.Shutdown(ctx)
 }

@@ -102,7 +102,7 @@ func TestStartSinksKafka(t *testing.T) {
 		st = body.Sinks
 		return len(st) == 1 && st[0].Sink == "kafka" && st[0].Role == sinks.RoleHolder && st[0].Delivered == 20 && st[0].Pending == 0
 	}, func() string { return "GET /sinks shows " + toJSON(st) })
-	if err := stopSinks(r, 10*time.Second); err != nil {
+	if err := stopSinks(r, 10*time.Second, sinktest.Logger(t)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
 	"github.com/agentphone-connector/connector/journal"
+	"github.com/agentphone-connector/connector/lease"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/sources/backfill"
 	"github.com/agentphone-connector/connector/sources/transcript"
@@ -78,7 +79,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 	if cfg.Transcript.Enabled {
 		p.transcript, err = transcript.New(cfg.Transcript, transcript.Deps{API: api, Journal: app, JetStream: js,
 			Stream: cfg.Journal.Stream, SubjectPrefix: cfg.Journal.SubjectPrefix, Replicas: cfg.Journal.Replicas, Marks: marks},
-			transcript.Settings{Logger: log, Registerer: reg})
+			transcript.Settings{Logger: log, Registerer: reg, ReplicaID: lease.Name(cfg.ReplicaName)})
 		if err == nil {
 			err = p.transcript.Start(ctx)
 		}
@@ -88,7 +89,7 @@ func startPullSources(ctx context.Context, cfg Config, nc *nats.Conn, app connec
 	}
 	if cfg.Backfill.Interval > 0 {
 		p.backfill, err = backfill.New(ctx, cfg.Backfill, backfill.Deps{API: api, Journal: app, Index: j, Marks: marks, JetStream: js,
-			Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log, Registerer: reg})
+			Stream: cfg.Journal.Stream, Replicas: cfg.Journal.Replicas}, backfill.Settings{Logger: log, Registerer: reg, Holder: lease.Name(cfg.ReplicaName)})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("backfill: %w", err), p.close(10*time.Second))
 		}

@@ -73,36 +73,41 @@ func classify(resp *storagepb.AppendRowsResponse, err error, committed bool) out
 // written, once. It returns the events whose rows that wrote, or the error
 // that leaves the append in doubt still (no other row can go to the stream
 // until it is settled).
-func (a *appender) resolve(ctx context.Context) ([]string, error) {
+func (a *appender) resolve(ctx context.Context) (ids []string, dup bool, err error) {
 	d := a.doubt
 	if d == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	_, o, err := a.send(ctx, d.rows, d.off)
 	switch o {
 	case written, duplicate:
 		a.doubt, a.next = nil, d.off+int64(len(d.rows))
-		a.count(len(d.rows), "written")
-		return d.ids, nil
+		a.count(len(d.rows), map[outcome]string{written: "written", duplicate: "duplicate"}[o])
+		return d.ids, o == duplicate, nil
 	case unknown:
-		return nil, err
+		return nil, false, err
 	}
 	// A definite answer that wrote nothing: the first try wrote nothing either.
 	a.abandon("append in doubt answered " + outcomeNames[o])
-	return nil, nil
+	return nil, false, nil
 }
 
 // append writes rows (serialized; ids[i] is the event of rows[i]) and
-// returns their outcomes, lined up: nil when written, Permanent when
-// BigQuery rejected the row, any other error when it must be retried.
+// returns their outcomes, lined up: nil when written, errRowDuplicate when
+// the stream held the row already, Permanent when BigQuery rejected the
+// row, any other error when it must be retried.
 func (a *appender) append(ctx context.Context, rows [][]byte, ids []string) []error {
 	out := make([]error, len(rows))
-	for _, c := range chunks(rows) {
+	for _, c := range chunks(rows, ids) {
 		if c.err != nil {
 			out[c.start] = c.err
 			continue
 		}
-		if err := a.appendChunk(ctx, rows[c.start:c.end], ids[c.start:c.end], out[c.start:c.end]); err != nil {
+		appendChunk := a.appendChunk
+		if a.probing {
+			appendChunk = a.probe
+		}
+		if err := appendChunk(ctx, rows[c.start:c.end], ids[c.start:c.end], out[c.start:c.end]); err != nil {
 			for i := c.end; i < len(rows); i++ { // the table is unavailable: do not wait on it again
 				out[i] = err
 			}
@@ -127,9 +132,16 @@ func (a *appender) appendChunk(ctx context.Context, rows [][]byte, ids []string,
 		off := a.next
 		resp, o, err := a.send(ctx, data, off)
 		switch o {
-		case written, duplicate:
+		case written:
 			a.next = off + int64(len(data))
-			a.count(len(data), map[outcome]string{written: "written", duplicate: "duplicate"}[o])
+			a.count(len(data), "written")
+			return nil
+		case duplicate: // an earlier try of this very append landed
+			a.next = off + int64(len(data))
+			a.count(len(data), "duplicate")
+			for _, i := range idx {
+				out[i] = errRowDuplicate
+			}
 			return nil
 		case rowErrors:
 			if idx = a.reject(resp, idx, out); len(idx) == 0 {

@@ -1,6 +1,7 @@
 package bigquerysink
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,9 +26,11 @@ type target struct {
 
 func (x *target) Name() string { return Name }
 
-// Idempotent is false: a batch written again after a crash is a second set
-// of rows; the *_unique views drop them by event_id.
-func (x *target) Idempotent() bool { return false }
+// TimeoutAfterWrite has the server write the next n appends and answer
+// them after the sink's write timeout.
+func (x *target) TimeoutAfterWrite(_ *testing.T, n int) {
+	x.srv.DelayAcks(n, sinktest.WriteTimeout+time.Second)
+}
 
 func (x *target) NewWriter(t *testing.T) connector.Writer {
 	cfg := Config{Project: testProject, Dataset: testDataset, Location: "US", StorageEndpoint: x.addr,
@@ -37,6 +40,25 @@ func (x *target) NewWriter(t *testing.T) connector.Writer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// CheckOnce fails when any table holds a row twice: one row per event,
+// per event and position for call turns.
+func (x *target) CheckOnce(t *testing.T) {
+	t.Helper()
+	tables, err := Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		seen := map[string]int{}
+		for _, r := range x.srv.Rows(testProject, testDataset, tb.Name) {
+			key := fmt.Sprint(r["event_id"], "/", r["position"])
+			if seen[key]++; seen[key] == 2 {
+				t.Errorf("table %s holds %s twice", tb.Name, key)
+			}
+		}
+	}
 }
 
 // Read returns the events table in append order.

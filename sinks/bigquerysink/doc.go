@@ -23,23 +23,30 @@
 // offset where it must land. managedwriter resends an append whose answer
 // was lost with the same rows at the same offset, and BigQuery answers
 // ALREADY_EXISTS if the first try was written: the sink counts that as
-// written, so a lost acknowledgement never makes a duplicate. OUT_OF_RANGE
-// (the stream is shorter than the sink thought) abandons the stream and
-// appends on a new one. When an append ends with its outcome unknown (the
-// retries ran out, ctx ended), the stream is abandoned, so an offset that
-// may hold rows is never reused with other rows.
+// written. An append whose outcome stays unknown (the retries ran out, ctx
+// ended) is settled before anything else goes to that stream by sending the
+// very same rows at the very same offset.
 //
-// What offsets cannot cover: an append of unknown outcome that did land,
-// followed by the machinery's retry on a new stream; a restart before the
-// journal was acknowledged; a replay of the journal; an event whose rows
-// reached some tables and not others (the sink skips the tables that hold
-// them when it still remembers the event). Those can leave a second copy of
-// a row, so every view reads the tables through the *_unique views, which
-// keep one row per event_id (per event_id and position for turns). With
-// CONNECTOR_BIGQUERY_STREAM=default the sink appends to each table's
-// _default stream instead: no stream to create, no offset to track, and
-// every retry may add a copy, which the views then remove (the trade-off is
-// measured in the tests and benchmarks; see docs/bigquery.md).
+// The sink's checkpoint (resume.go), saved with every journal position the
+// sink commits, is each table's stream and next offset. A replica that
+// takes the sink over, or this one after a restart, goes on with the same
+// streams from there (they are never finalized) and probes: it appends the
+// events one at a time at their offsets, all sent at once, and each is
+// answered ALREADY_EXISTS (the last holder wrote it: skipped) until the
+// first that is written, where the last holder stopped. An event's rows are
+// never split between appends (chunks), so the probes line up with what
+// was written, in every table: events and the typed tables alike.
+//
+// What offsets cannot cover: a stream given up after a definite refusal (a
+// schema that changed, OUT_OF_RANGE) is followed by a new one, and a crash
+// before the next commit then rewrites the events since that commit into
+// the new stream; a replay of the journal writes on a new stream on
+// purpose. Those can leave a second copy of a row, so every view reads the
+// tables through the *_unique views, which keep one row per event_id (per
+// event_id and position for turns). With CONNECTOR_BIGQUERY_STREAM=default
+// the sink appends to each table's _default stream instead: no stream to
+// create, no offset to track, and every retry may add a copy, which the
+// views then remove.
 //
 // # Errors
 //

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks"
 )
 
 // ErrClosed reports a Write after Close.
@@ -58,9 +59,12 @@ type Sink struct {
 	// (bit i: tables[i]) that already hold all their rows, so a retry does
 	// not write those again.
 	done map[string]uint32
+	// dupes remembers events whose rows an append in doubt turned out to
+	// have written (ALREADY_EXISTS): reported as already written.
+	dupes map[string]bool
 }
 
-var _ connector.Writer = (*Sink)(nil)
+var _ sinks.Resumable = (*Sink)(nil)
 
 // New returns a Sink for cfg. When cfg.ManageSchema is set it first creates
 // the dataset, tables and views that are missing and adds new columns
@@ -91,7 +95,7 @@ func New(ctx context.Context, cfg Config, set Settings) (*Sink, error) {
 		cancel()
 		return nil, err
 	}
-	s := &Sink{tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, ctx: sctx, cancel: cancel}
+	s := &Sink{tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, dupes: map[string]bool{}, ctx: sctx, cancel: cancel}
 	m := newMetrics(set.Registerer)
 	for _, t := range tables {
 		ws, err := newWriterSchema(t)
@@ -151,16 +155,20 @@ func (s *Sink) Write(ctx context.Context, batch []*connector.Event) error {
 func (s *Sink) resolve(ctx context.Context) []error {
 	blocked := make([]error, len(s.apps))
 	settled := make([][]string, len(s.apps))
+	dup := make([]bool, len(s.apps))
 	var wg sync.WaitGroup
 	for i, a := range s.apps {
 		if a.doubt != nil {
-			wg.Go(func() { settled[i], blocked[i] = a.resolve(ctx) })
+			wg.Go(func() { settled[i], dup[i], blocked[i] = a.resolve(ctx) })
 		}
 	}
 	wg.Wait()
 	for i, ids := range settled {
 		for _, id := range ids {
 			s.remember(id, 1<<i)
+			if dup[i] {
+				s.dupes[id] = true
+			}
 		}
 	}
 	return blocked
@@ -219,12 +227,18 @@ func (s *Sink) encode(batch []*connector.Event, errs connector.WriteErrors) []ta
 // wins over a retryable one) and remembers what partly written events hold.
 func (s *Sink) settle(batch []*connector.Event, errs connector.WriteErrors, reqs []tableRows, results [][]error) error {
 	failed := make([]uint32, len(batch)) // tables where an event has a row not written
+	wrote, dup := make([]bool, len(batch)), make([]bool, len(batch))
 	for ti, r := range reqs {
 		for j, err := range results[ti] {
+			i := r.owner[j]
 			if err == nil {
+				wrote[i] = true
 				continue
 			}
-			i := r.owner[j]
+			if errors.Is(err, errRowDuplicate) {
+				dup[i] = true
+				continue
+			}
 			failed[i] |= 1 << ti
 			if errs[i] == nil || connector.IsPermanent(err) && !connector.IsPermanent(errs[i]) {
 				errs[i] = err
@@ -234,8 +248,12 @@ func (s *Sink) settle(batch []*connector.Event, errs connector.WriteErrors, reqs
 	holdBack(batch, errs)
 	any := false
 	for i, e := range batch {
-		if errs[i] == nil || connector.IsPermanent(errs[i]) {
+		if errs[i] == nil && !wrote[i] && (dup[i] || s.dupes[e.ID]) {
+			errs[i] = connector.ErrAlreadyWritten // every row it has was there already
+		}
+		if errs[i] == nil || connector.IsPermanent(errs[i]) || errors.Is(errs[i], connector.ErrAlreadyWritten) {
 			delete(s.done, e.ID)
+			delete(s.dupes, e.ID)
 			any = any || errs[i] != nil
 			continue
 		}
@@ -270,24 +288,38 @@ func holdBack(batch []*connector.Event, errs connector.WriteErrors) {
 	}
 }
 
-// Close finalizes the write streams (rows already written are visible
-// either way), closes the clients and waits for every goroutine the sink
-// started. ctx bounds the finalization. Close is idempotent.
+// Close closes the write streams and the clients and waits for every
+// goroutine the sink started, or returns ctx's error when ctx ends first
+// (the rest goes on in the background). Streams are not finalized: the
+// next holder of the sink resumes them from its checkpoint. Close is
+// idempotent.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.closed = true
-	for _, a := range s.apps {
-		a.finalize(ctx)
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("close bigquery sink: %w", ctx.Err())
 	}
+}
+
+// shutdown ends the streams' connections and closes the clients.
+func (s *Sink) shutdown() error {
 	s.cancel()
 	s.wg.Wait()
+	s.mu.Lock()
 	for _, a := range s.apps {
 		a.close()
 	}
+	s.mu.Unlock()
 	err := s.mw.Close()
 	if s.conn != nil { // the client closes it too: closing twice is no error here
 		if cerr := s.conn.Close(); status.Code(cerr) != codes.Canceled {
@@ -298,36 +330,4 @@ func (s *Sink) Close(ctx context.Context) error {
 		return fmt.Errorf("close bigquery sink: %w", err)
 	}
 	return nil
-}
-
-// chunk is a run of rows that fits in one append request, or one row that
-// fits in none (err).
-type chunk struct {
-	start, end int
-	err        error
-}
-
-func chunks(rows [][]byte) []chunk {
-	var out []chunk
-	start, size := 0, 0
-	for i, r := range rows {
-		n := len(r) + 8
-		if n > maxAppendBytes {
-			if i > start {
-				out = append(out, chunk{start: start, end: i})
-			}
-			out = append(out, chunk{start: i, end: i + 1, err: connector.Permanent(fmt.Errorf("%w: %d bytes", ErrRowTooLarge, len(r)))})
-			start, size = i+1, 0
-			continue
-		}
-		if size+n > maxAppendBytes && i > start {
-			out = append(out, chunk{start: start, end: i})
-			start, size = i, 0
-		}
-		size += n
-	}
-	if start < len(rows) {
-		out = append(out, chunk{start: start, end: len(rows)})
-	}
-	return out
 }

@@ -41,6 +41,8 @@ type appender struct {
 	next    int64                        // committed: the offset of the next row
 	opening chan opened                  // an opening in flight, or nil
 	doubt   *doubt                       // committed: an append of unknown outcome, or nil
+	resume  string                       // committed: the stream to open again (a checkpoint's), "" for a new one
+	probing bool                         // committed: the stream may hold rows beyond next (see probe)
 }
 
 // doubt is an append sent without an answer: its rows may be in the stream.
@@ -51,8 +53,9 @@ type doubt struct {
 }
 
 type opened struct {
-	ms  *managedwriter.ManagedStream
-	err error
+	ms      *managedwriter.ManagedStream
+	resumed bool // the stream named by resume, not a new one
+	err     error
 }
 
 // stream returns the open stream, opening one if needed. The opening runs
@@ -66,10 +69,11 @@ func (a *appender) stream(ctx context.Context) (*managedwriter.ManagedStream, er
 		ch := make(chan opened, 1)
 		a.opening = ch
 		a.wg.Add(1)
+		name := a.resume
 		go func() {
 			defer a.wg.Done()
-			ms, err := a.open()
-			ch <- opened{ms, err}
+			ms, err := a.open(name)
+			ch <- opened{ms, name != "", err}
 		}()
 	}
 	select {
@@ -78,14 +82,21 @@ func (a *appender) stream(ctx context.Context) (*managedwriter.ManagedStream, er
 		if o.err != nil {
 			return nil, fmt.Errorf("open %s stream: %w", a.t.Name, o.err)
 		}
-		a.ms, a.next = o.ms, 0
+		a.ms = o.ms
+		if !o.resumed {
+			a.next = 0
+		}
 		return a.ms, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-func (a *appender) open() (*managedwriter.ManagedStream, error) {
+func (a *appender) open(name string) (*managedwriter.ManagedStream, error) {
+	if name != "" {
+		return a.mw.NewManagedStream(a.ctx, managedwriter.WithStreamName(name),
+			managedwriter.WithSchemaDescriptor(a.desc.desc), managedwriter.EnableWriteRetries(true))
+	}
 	typ := managedwriter.DefaultStream
 	if a.committed {
 		typ = managedwriter.CommittedStream
@@ -106,20 +117,18 @@ func (a *appender) abandon(reason string) {
 		return
 	}
 	a.log.Warn("bigquery write stream abandoned", "table", a.t.Name, "stream", a.ms.StreamName(), "reason", reason)
-	ms := a.ms
-	a.ms, a.doubt, a.next = nil, nil, 0 // a new stream starts at offset 0
-	a.wg.Go(func() { ms.Close() })
+	a.drop()
 	a.m.rotations.WithLabelValues(a.t.Name).Inc()
 }
 
-// finalize marks a committed stream complete (best effort: its rows are
-// visible anyway).
-func (a *appender) finalize(ctx context.Context) {
-	if a.ms != nil && a.committed {
-		if _, err := a.ms.Finalize(ctx); err != nil {
-			a.log.Warn("bigquery write stream not finalized", "table", a.t.Name, "error", err)
-		}
+// drop closes the current stream in the background and forgets it; the
+// next append opens a new one (or resume's, when the caller sets it). The
+// stream is not finalized: a next holder may resume it.
+func (a *appender) drop() {
+	if ms := a.ms; ms != nil {
+		a.wg.Go(func() { ms.Close() })
 	}
+	a.ms, a.doubt, a.next, a.resume, a.probing = nil, nil, 0, "", false
 }
 
 // close closes the stream, and any whose opening finished meanwhile; the

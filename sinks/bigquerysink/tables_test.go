@@ -192,11 +192,17 @@ func TestConfigValidate(t *testing.T) {
 func TestChunks(t *testing.T) {
 	big := make([]byte, maxAppendBytes/2)
 	huge := make([]byte, maxAppendBytes+1)
-	got := chunks([][]byte{big, big, []byte("x"), huge, big})
+	got := chunks([][]byte{big, big, []byte("x"), huge, big}, []string{"a", "b", "c", "d", "e"})
 	if len(got) != 4 || got[0].end != 1 || got[1].end != 3 || !errors.Is(got[2].err, ErrRowTooLarge) || got[3].start != 4 {
 		t.Errorf("chunks = %+v", got)
 	}
 	if !connector.IsPermanent(got[2].err) {
 		t.Error("a row too large must fail for good")
+	}
+	// One event's rows stay in one request when they fit in one.
+	small := make([]byte, maxAppendBytes/3)
+	got = chunks([][]byte{small, small, small, small}, []string{"a", "b", "b", "c"})
+	if len(got) != 3 || got[0].end != 1 || got[1].start != 1 || got[1].end != 3 {
+		t.Errorf("chunks split an event's rows: %+v", got)
 	}
 }

@@ -22,18 +22,33 @@
 // Records are produced with acks=all, compressed, in requests of at most
 // CONNECTOR_KAFKA_BATCH_SIZE records and CONNECTOR_KAFKA_BATCH_BYTES bytes.
 //
-// # Duplicates
+// # Exactly once
 //
-// Delivery is at least once. A connector that stops between Kafka's ack and
-// the journal's (a crash, a kill -9, a replica cut off from NATS) has that
-// batch written again by whichever replica delivers the sink next: usually
-// one batch, at most three (3 × CONNECTOR_KAFKA_BATCH_SIZE records, what the
-// sink may hold unacknowledged), each an exact copy with the same ce_id
-// (structured mode: the same "id" in the value), in the same partition,
-// after the original. A consumer that must see each event
-// once keeps the ce_id values it has processed, per partition, for as long as
-// a crash can take to recover (minutes; the journal's dedupe window, 72 h, is
-// a safe bound), and skips a record whose ce_id it has seen; or it writes
-// with ce_id as an idempotency key (an upsert, a unique constraint). A
-// re-drive with `connector replay` produces copies the same way.
+// Each event is written once, without transactions (kafka-go has none) and
+// without asking consumers to drop copies. The writer keeps a ledger
+// (ledger.go): per partition, the offset after its last write whose answer
+// it got. A write whose outcome is unknown (a timeout, REQUEST_TIMED_OUT
+// after the broker appended, a connection lost after sending) marks its
+// topic in doubt; before the next write the writer reads each partition of
+// that topic from the ledger's offset to its end and skips the events whose
+// ce_id (structured mode: the envelope's "id") it finds there. The ledger is
+// the sink's checkpoint, saved with every journal position the sink
+// commits: a replica that takes the sink over (or this one after a crash)
+// reads the partitions from the checkpoint on in the same way, so what the
+// last holder wrote and did not commit is not written again. Before it
+// reads back, the writer waits until kafka-go has an answer for every
+// produce request it sent (a write cut short by its context leaves them
+// running). Reading back costs one fetch per partition holding such
+// records, and happens only after an unknown outcome or at the start of a
+// term.
+//
+// Where a copy can still appear: a produce the broker applied but had not
+// replicated to the in-sync replicas when the sink read the partition back
+// (consumers see up to the high watermark only), or one the broker applied
+// only after the client had given up on it and the sink had read back (a
+// request stuck in a broker longer than CONNECTOR_KAFKA_REQUEST_TIMEOUT
+// plus the retry wait); a holder frozen mid-write past its lease (see
+// package sinks); the first takeover after an upgrade from a version
+// without checkpoints. A re-drive with `connector replay` writes the
+// events again on purpose.
 package kafkasink

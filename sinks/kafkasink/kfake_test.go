@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -147,7 +148,6 @@ func newTarget(t *testing.T) sinktest.Target {
 }
 
 func (k *target) Name() string                            { return kafkasink.Name }
-func (k *target) Idempotent() bool                        { return false }
 func (k *target) NewWriter(t *testing.T) connector.Writer { return newWriter(t, k.cfg) }
 
 func (k *target) Read(t *testing.T) []sinktest.Received {
@@ -162,6 +162,13 @@ func (k *target) Read(t *testing.T) []sinktest.Received {
 // that went away would.
 func (k *target) Outage(*testing.T) func() {
 	return failProduce(k.c, func(kmsg.Request) (kmsg.Response, error) { return nil, errors.New("broker down") })
+}
+
+// TimeoutAfterWrite has the broker apply the next n produce requests and
+// answer them REQUEST_TIMED_OUT, as a broker does when the in-sync replicas
+// did not confirm in time: the records are in the log.
+func (k *target) TimeoutAfterWrite(_ *testing.T, n int) {
+	k.c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.RequestTimedOut, Count: n})
 }
 
 // Poison gives e a value of incompressible data larger than the broker's

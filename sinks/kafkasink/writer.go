@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go/compress"
 
 	connector "github.com/agentphone-connector/connector"
+	"github.com/agentphone-connector/connector/sinks"
 )
 
 // Settings is what the wiring passes to the Writer.
@@ -31,13 +32,17 @@ type Writer struct {
 	transport *kafka.Transport
 	admin     *kafka.Client
 	log       *slog.Logger
+	ledger    *ledger
 
 	mu          sync.Mutex
 	topicsReady bool
 	spare       *scratch // buffers of the last successful Write, for the next one
+
+	cut     bool       // a WriteMessages ended by its ctx: kafka-go may still be sending (see drain)
+	closing chan error // the producer being closed by drain, or nil
 }
 
-var _ connector.Writer = (*Writer)(nil)
+var _ sinks.Resumable = (*Writer)(nil)
 
 // Name is the sink's name: its consumer, metric label and dead-letter subject.
 const Name = "kafka"
@@ -56,23 +61,31 @@ func New(cfg Config, set Settings) (*Writer, error) {
 		return nil, err
 	}
 	addr := kafka.TCP(trimAll(cfg.Brokers)...)
-	kw := &kafka.Writer{
-		Addr:         addr,
+	w := &Writer{
+		cfg: cfg, enc: newEncoder(cfg), transport: t, log: set.Logger, ledger: newLedger(),
+		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
+	}
+	w.kw = w.newProducer()
+	return w, nil
+}
+
+// newProducer returns a kafka-go Writer with the sink's settings, which
+// reports every partition's answer to the ledger.
+func (w *Writer) newProducer() *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         w.admin.Addr,
 		Balancer:     &kafka.Murmur2Balancer{}, // the Java client's partitioner: a key lands where Java producers put it
 		MaxAttempts:  1,                        // the Runner retries, with backoff that honours ctx
-		BatchSize:    cfg.BatchSize,
-		BatchBytes:   2 * int64(cfg.BatchBytes), // Write sizes requests itself; this only guards kafka-go's own check
-		BatchTimeout: time.Millisecond,          // Write hands over whole batches: nothing to linger for
-		ReadTimeout:  cfg.Timeout,
-		WriteTimeout: cfg.Timeout,
+		BatchSize:    w.cfg.BatchSize,
+		BatchBytes:   2 * int64(w.cfg.BatchBytes), // Write sizes requests itself; this only guards kafka-go's own check
+		BatchTimeout: time.Millisecond,            // Write hands over whole batches: nothing to linger for
+		ReadTimeout:  w.cfg.Timeout,
+		WriteTimeout: w.cfg.Timeout,
 		RequiredAcks: kafka.RequireAll,
-		Compression:  codec(cfg.Compression),
-		Transport:    t,
+		Compression:  codec(w.cfg.Compression),
+		Transport:    w.transport,
+		Completion:   w.ledger.completed,
 	}
-	return &Writer{
-		cfg: cfg, enc: newEncoder(cfg), kw: kw, transport: t, log: set.Logger,
-		admin: &kafka.Client{Addr: addr, Transport: t, Timeout: cfg.Timeout},
-	}, nil
 }
 
 func codec(name string) compress.Compression {
@@ -99,14 +112,20 @@ func trimAll(ss []string) []string {
 
 // Write writes batch and returns nil when every event is in Kafka,
 // acknowledged by all in-sync replicas. Otherwise it returns a
-// connector.WriteErrors lined up with batch: Permanent for events Kafka will
-// never take (too large, topic missing with creation off, not authorized),
-// transient for the rest. Per topic, requests go out in order and stop at
-// the first that fails, so a key's later events are never written before
-// its earlier ones.
+// connector.WriteErrors lined up with batch: connector.ErrAlreadyWritten
+// for events found in Kafka from a write whose outcome was unknown (see
+// ledger), Permanent for events Kafka will never take (too large, topic
+// missing with creation off, not authorized), transient for the rest. Per
+// topic, requests go out in order and stop at the first that fails, so a
+// key's later events are never written before its earlier ones.
 func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	if err := w.ensureTopics(ctx); err != nil {
 		return err
+	}
+	if doubt := w.ledger.doubtful(); len(doubt) > 0 {
+		if err := w.tail(ctx, doubt, nil); err != nil {
+			return err
+		}
 	}
 	errs := make(connector.WriteErrors, len(batch))
 	sc := w.takeScratch(len(batch))
@@ -114,6 +133,10 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	var order []string
 	groups := map[string][]int{}
 	for i, e := range batch {
+		if w.ledger.written(e.ID) {
+			errs[i] = connector.ErrAlreadyWritten
+			continue
+		}
 		m, err := w.enc.message(e, sc)
 		if err == nil && size(&m) > w.cfg.BatchBytes {
 			err = fmt.Errorf("%w: event %s takes %d bytes, CONNECTOR_KAFKA_BATCH_BYTES is %d", ErrTooLarge, e.ID, size(&m), w.cfg.BatchBytes)
@@ -132,11 +155,16 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 		w.writeTopic(ctx, msgs, groups[topic], errs)
 	}
 	for _, err := range errs {
-		if err != nil {
+		if err != nil && !errors.Is(err, connector.ErrAlreadyWritten) {
 			return errs // kafka-go may still be sending what it was given: the scratch is left to it
 		}
 	}
 	w.putScratch(sc)
+	for _, err := range errs {
+		if err != nil {
+			return errs
+		}
+	}
 	return nil
 }
 
@@ -167,10 +195,12 @@ func (w *Writer) putScratch(sc *scratch) {
 // transient failure the rest is held back.
 func (w *Writer) writeTopic(ctx context.Context, msgs []kafka.Message, idx []int, errs connector.WriteErrors) {
 	chunks := chunk(msgs, idx, w.cfg.BatchSize, w.cfg.BatchBytes)
+	before := w.ledger.snapshot(msgs[idx[0]].Topic)
 	for n, c := range chunks {
 		if w.writeChunk(ctx, msgs, c, errs) {
 			continue
 		}
+		w.ledger.failed(msgs[idx[0]].Topic, before)
 		for _, later := range chunks[n+1:] {
 			for _, i := range later {
 				errs[i] = ErrNotAttempted
@@ -204,6 +234,7 @@ func chunk(msgs []kafka.Message, idx []int, maxN, maxBytes int) [][]int {
 // ones are dead-lettered.
 func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, errs connector.WriteErrors) bool {
 	err := w.kw.WriteMessages(ctx, subset(msgs, c)...)
+	w.cut = w.cut || err != nil && ctx.Err() != nil
 	var tooLarge []int
 	for j, i := range c {
 		e := errAt(err, j, len(c))
@@ -213,7 +244,9 @@ func (w *Writer) writeChunk(ctx context.Context, msgs []kafka.Message, c []int, 
 		}
 	}
 	for n, i := range tooLarge {
-		errs[i] = classify(errAt(w.kw.WriteMessages(ctx, msgs[i]), 0, 1), w.cfg.CreateTopics)
+		werr := w.kw.WriteMessages(ctx, msgs[i])
+		w.cut = w.cut || werr != nil && ctx.Err() != nil
+		errs[i] = classify(errAt(werr, 0, 1), w.cfg.CreateTopics)
 		if errs[i] != nil && !connector.IsPermanent(errs[i]) {
 			for _, rest := range tooLarge[n+1:] {
 				errs[rest] = ErrNotAttempted
@@ -286,7 +319,13 @@ func (w *Writer) ensureTopics(ctx context.Context) error {
 // ends first it returns ctx's error and the flush finishes in the background.
 func (w *Writer) Close(ctx context.Context) error {
 	done := make(chan error, 1)
-	go func() { done <- w.kw.Close() }()
+	closing, kw := w.closing, w.kw
+	go func() {
+		if closing != nil {
+			<-closing
+		}
+		done <- kw.Close()
+	}()
 	select {
 	case err := <-done:
 		w.transport.CloseIdleConnections()

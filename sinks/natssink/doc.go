@@ -7,11 +7,17 @@
 // like the journal's own.
 //
 // In jetstream mode (the default) a stream on the target must bind those
-// subjects; every message carries Nats-Msg-Id = the event ID, so a re-drive
-// or the rewrite after a crash is dropped by the stream's duplicate window
-// (keep it at least as long as a re-drive may reach back), and the sink
-// waits for each ack before the journal is acknowledged. In core mode the
-// messages go to whoever subscribes at that moment, at most once.
+// subjects; every message carries Nats-Msg-Id = the event ID, and the sink
+// waits for each ack before the journal is acknowledged. The stream drops
+// a second publish of an ID within its duplicate window (duplicate_window,
+// 2 minutes by default), which makes the rewrite after a lost ack, a crash
+// or a takeover exactly once: those come within seconds. The sink reports
+// such a publish as already written (counted as skipped). A re-drive with
+// `connector replay` of events older than the window stores them again:
+// the stream no longer remembers their IDs. Keep the window at least as
+// long as a re-drive may reach back if that must not happen, or have
+// consumers drop IDs they have seen. In core mode the messages go to
+// whoever subscribes at that moment, at most once.
 //
 // Per-key order: publishes are pipelined. If one fails transiently, the
 // later events of its key in the batch are published again after it; the

@@ -99,20 +99,27 @@ func testConfig(url string) natssink.Config {
 	}
 }
 
-// target runs the conformance suite against the target server.
-type target struct{ s *targetServer }
+// target runs the conformance suite against the target server, reached
+// through a proxy that can lose its answers.
+type target struct {
+	s *targetServer
+	p *proxy
+}
 
 func newTarget(t *testing.T) sinktest.Target {
 	s := startTarget(t)
 	s.addStream(t)
-	return &target{s}
+	return &target{s: s, p: startProxy(t, s.ns.Addr().String())}
 }
 
-func (x *target) Name() string     { return natssink.Name }
-func (x *target) Idempotent() bool { return true }
+func (x *target) Name() string { return natssink.Name }
+
+// TimeoutAfterWrite loses the acks of the next n publishes: the stream
+// stored the events, the sink sees its connection fail.
+func (x *target) TimeoutAfterWrite(_ *testing.T, n int) { x.p.loseAnswers(n) }
 
 func (x *target) NewWriter(t *testing.T) connector.Writer {
-	w, err := natssink.New(testConfig(x.s.url()), natssink.Settings{Logger: sinktest.Logger(t)})
+	w, err := natssink.New(testConfig(x.p.url()), natssink.Settings{Logger: sinktest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,9 @@ func (w *Writer) connect() (*nats.Conn, jetstream.JetStream, error) {
 // Write publishes batch and returns nil when every event is stored (jetstream
 // mode: the stream acknowledged it) or flushed to the server (core mode).
 // Otherwise it returns a connector.WriteErrors lined up with batch:
-// Permanent for events too large for the target, transient for the rest.
+// connector.ErrAlreadyWritten for events the stream reported as duplicates
+// (stored by an earlier publish whose ack was lost), Permanent for events
+// too large for the target, transient for the rest.
 func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	nc, js, err := w.connect()
 	if err != nil {
@@ -167,7 +169,10 @@ func (w *Writer) publishJetStream(ctx context.Context, js jetstream.JetStream, b
 			continue
 		}
 		select {
-		case <-f.Ok():
+		case ack := <-f.Ok():
+			if ack.Duplicate { // stored by an earlier publish whose ack was lost
+				errs[i] = connector.ErrAlreadyWritten
+			}
 		case err := <-f.Err():
 			errs[i] = classify(err)
 		case <-ctx.Done():
@@ -205,7 +210,7 @@ func holdBack(batch []*connector.Event, errs connector.WriteErrors) {
 	for i, e := range batch {
 		switch {
 		case e.Subject == "":
-		case errs[i] != nil && !connector.IsPermanent(errs[i]):
+		case errs[i] != nil && !connector.IsPermanent(errs[i]) && !errors.Is(errs[i], connector.ErrAlreadyWritten):
 			failed[e.Subject] = true
 		case failed[e.Subject]:
 			errs[i] = ErrHeldBack

@@ -2,6 +2,7 @@ package sinktest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -94,8 +95,17 @@ func (j *Journal) Append(t testing.TB, events ...*connector.Event) {
 	}
 }
 
-// DeadLetters returns the messages of the dead-letter stream, in order.
-func (j *Journal) DeadLetters(t testing.TB, cfg sinks.DeadLetterConfig) []jetstream.Msg {
+// DeadLetter is one message of the dead-letter stream.
+type DeadLetter struct {
+	Seq    uint64
+	Header nats.Header
+	Data   []byte
+}
+
+// DeadLetters returns the messages of the dead-letter stream, in order, read
+// one by one by sequence: it creates no consumer, so a test may poll it
+// until a dead letter arrives. A stream that does not exist holds none.
+func (j *Journal) DeadLetters(t testing.TB, cfg sinks.DeadLetterConfig) []DeadLetter {
 	t.Helper()
 	js, err := jetstream.New(j.NC)
 	if err != nil {
@@ -103,37 +113,51 @@ func (j *Journal) DeadLetters(t testing.TB, cfg sinks.DeadLetterConfig) []jetstr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := js.OrderedConsumer(ctx, cfg.Stream, jetstream.OrderedConsumerConfig{})
+	s, err := js.Stream(ctx, cfg.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
 	if err != nil {
 		t.Fatalf("dead letters: %v", err)
 	}
-	var out []jetstream.Msg
-	for {
-		b, err := c.FetchNoWait(100)
+	st := s.CachedInfo().State
+	var out []DeadLetter
+	for seq := st.FirstSeq; seq <= st.LastSeq && st.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
 		if err != nil {
 			t.Fatalf("dead letters: %v", err)
 		}
-		n := 0
-		for m := range b.Messages() {
-			out = append(out, m)
-			n++
-		}
-		if n == 0 {
-			return out
-		}
+		out = append(out, DeadLetter{Seq: m.Sequence, Header: m.Header, Data: m.Data})
 	}
+	return out
+}
+
+// WaitDeadLetters polls the dead-letter stream until it holds n messages.
+func (j *Journal) WaitDeadLetters(t testing.TB, cfg sinks.DeadLetterConfig, n int) []DeadLetter {
+	t.Helper()
+	var got []DeadLetter
+	Eventually(t, 30*time.Second, func() bool { got = j.DeadLetters(t, cfg); return len(got) >= n },
+		func() string { return "dead-letter stream holds " + itoa(len(got)) + " messages, want " + itoa(n) })
+	return got
 }
 
 // LeaseTTL is the sinks' lease TTL in tests: a Runner whose connection was
 // cut is replaced after about this long.
 const LeaseTTL = 3 * time.Second
 
+// WriteTimeout is how long one write may take in tests; a target that
+// answers later than this has timed out.
+const WriteTimeout = 2 * time.Second
+
 // Config returns a delivery configuration for tests: quick retries, short
 // leases, and the dead-letter stream and the lease bucket in memory.
 func Config() sinks.Config {
 	return sinks.Config{
 		RetryMin: 2 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		WriteTimeout: 10 * time.Second, AckWait: 30 * time.Second,
+		WriteTimeout: WriteTimeout, AckWait: 30 * time.Second,
 		DeadLetter: sinks.DeadLetterConfig{Stream: "AGENTPHONE_DLQ", SubjectPrefix: "agentphone-dlq", MaxAge: time.Hour, Replicas: 1, Memory: true},
 		Lease:      sinks.LeaseConfig{Bucket: "AGENTPHONE_SINK_LEASES", TTL: LeaseTTL, Replicas: 1, Memory: true},
 	}

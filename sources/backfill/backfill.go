@@ -16,6 +16,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
+	"github.com/agentphone-connector/connector/lease"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
 
@@ -50,6 +51,11 @@ type Settings struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time // nil for time.Now
+	// Holder names this process in the backfill lease (see lease.Name); ""
+	// is a name of its own (host, process, random), which a one-off run
+	// wants. A replica passes its replica name, so that it takes its
+	// interrupted run back at once after a restart.
+	Holder string
 }
 
 // Backfill journals what AgentPhone's REST API knows and the journal lacks.
@@ -57,13 +63,14 @@ type Settings struct {
 // It is safe for concurrent use; concurrent runs, here or on other
 // replicas, are refused with ErrBusy.
 type Backfill struct {
-	cfg   Config
-	d     Deps
-	kv    jetstream.KeyValue
-	log   *slog.Logger
-	now   func() time.Time
-	owner string
-	runs  *prometheus.CounterVec
+	cfg    Config
+	d      Deps
+	kv     jetstream.KeyValue
+	leases *lease.Bucket
+	log    *slog.Logger
+	now    func() time.Time
+	owner  string
+	runs   *prometheus.CounterVec
 
 	loop periodic
 }
@@ -77,7 +84,18 @@ func New(ctx context.Context, cfg Config, d Deps, set Settings) (*Backfill, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &Backfill{cfg: cfg, d: d, kv: kv, log: set.Logger, now: set.Now, owner: runOwner(),
+	owner := set.Holder
+	if owner == "" {
+		owner = runOwner()
+	}
+	leases, err := lease.Open(ctx, d.JetStream, lease.Config{
+		Bucket: LeaseBucket(d.Stream), Description: "which run of backfill holds its checkpoint (agentphone-connector)",
+		TTL: leaseTTL, Replicas: d.Replicas,
+	}, lease.Settings{Holder: owner, Logger: set.Logger, Now: set.Now})
+	if err != nil {
+		return nil, fmt.Errorf("backfill: %w", err)
+	}
+	b := &Backfill{cfg: cfg, d: d, kv: kv, leases: leases, log: set.Logger, now: set.Now, owner: owner,
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "connector_backfill_runs_total",
 			Help: "Backfill runs, by outcome (finished, busy: another run held the checkpoint, failed).",
@@ -124,7 +142,7 @@ func (b *Backfill) Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	b.log.Info("backfill started", "since", cp.Report.Since.UTC(), "resumed", cp.Report.Resumed, "phase", cp.Phase, "offset", cp.Offset)
-	err = b.walk(ctx, cp)
+	err = b.walkHeld(ctx, cp)
 	if err == nil {
 		cp.Report.FinishedAt = b.now()
 	}
@@ -140,6 +158,27 @@ func (b *Backfill) Run(ctx context.Context, o Options) (Report, error) {
 	b.log.Info("backfill finished", "calls_added", r.Calls.Added, "calls_present", r.Calls.Present,
 		"turns_added", r.Turns.Added, "turns_present", r.Turns.Present, "failed_deliveries_added", r.Deliveries.Added)
 	return r, nil
+}
+
+// walkHeld walks while the run holds its lease: a lost lease (another run
+// took it after this one stopped renewing) stops the walk with ErrBusy.
+func (b *Backfill) walkHeld(ctx context.Context, cp *checkpoint) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		if err := cp.lease.Keep(ctx); err != nil {
+			cancel(fmt.Errorf("%w: %w", ErrBusy, err))
+		}
+	}()
+	err := b.walk(ctx, cp)
+	cancel(nil)
+	<-kept
+	if cause := context.Cause(ctx); errors.Is(cause, ErrBusy) {
+		return cause
+	}
+	return err
 }
 
 func (b *Backfill) walk(ctx context.Context, cp *checkpoint) error {

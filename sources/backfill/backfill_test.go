@@ -160,6 +160,23 @@ func TestConcurrentRunIsBusy(t *testing.T) {
 	}
 }
 
+// A replica restarted under its name takes its interrupted run back at
+// once; another replica is refused until the run's lease lapses.
+func TestRestartedReplicaResumesItsRun(t *testing.T) {
+	r := newRig(t, agentphonetest.Options{})
+	died := r.backfillAs(t, testConfig(), nil, "replica-1")
+	if _, err := died.begin(t.Context(), time.Hour, false); err != nil { // and never releases: killed
+		t.Fatal(err)
+	}
+	if _, err := r.backfillAs(t, testConfig(), nil, "replica-2").Run(t.Context(), Options{Since: time.Hour}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("another replica: %v, want ErrBusy", err)
+	}
+	rep, err := r.backfillAs(t, testConfig(), nil, "replica-1").Run(t.Context(), Options{Since: time.Hour})
+	if err != nil || !rep.Resumed {
+		t.Fatalf("restarted replica: %+v, %v; want the run resumed", rep, err)
+	}
+}
+
 // Deliveries AgentPhone gave up on become records of the gap, once.
 func TestFailedDeliveriesAreRecorded(t *testing.T) {
 	r := newRig(t, agentphonetest.Options{})

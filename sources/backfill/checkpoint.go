@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agentphone-connector/connector/lease"
 )
 
 // CheckpointBucket returns the name of the KV bucket holding backfill's
@@ -16,10 +18,13 @@ func CheckpointBucket(stream string) string { return stream + "_BACKFILL" }
 
 const checkpointKey = "checkpoint"
 
-// lease is how long a run's checkpoint keeps other runs out after its last
-// save; a run saves after every call, so only a run that died holds it
-// that long.
-const lease = 2 * time.Minute
+// LeaseBucket returns the name of the KV bucket holding the lease of the
+// backfill run in progress, for the journal stream of that name.
+func LeaseBucket(stream string) string { return stream + "_BACKFILL_LEASE" }
+
+// leaseTTL is how long a run that died keeps other runs out: a running
+// one renews its lease every fifth of it.
+const leaseTTL = 2 * time.Minute
 
 // Phases of a run.
 const (
@@ -32,14 +37,15 @@ const (
 var ErrBusy = errors.New("backfill: another run is in progress")
 
 // checkpoint is where a run stands, saved in KV after every step so an
-// interrupted run resumes there. Owner is empty when no run holds it.
+// interrupted run resumes there. Which run holds it is the lease's
+// business, not the checkpoint's.
 type checkpoint struct {
-	Owner  string    `json:"owner,omitempty"`
 	Saved  time.Time `json:"saved"`
 	Phase  string    `json:"phase"`
 	Offset int       `json:"offset"` // the next item of the phase's list
 	Report Report    `json:"report"`
 	rev    uint64
+	lease  *lease.Lease
 }
 
 func openCheckpoints(ctx context.Context, js jetstream.JetStream, stream string, replicas int) (jetstream.KeyValue, error) {
@@ -56,10 +62,29 @@ func openCheckpoints(ctx context.Context, js jetstream.JetStream, stream string,
 	return kv, nil
 }
 
-// begin takes the checkpoint for this run: it resumes an unfinished run
-// nobody holds (or whose holder stopped saving), or starts a new one
-// covering since. restart discards an unfinished run.
+// begin takes the backfill lease for this run (ErrBusy when another run
+// holds it) and the checkpoint: it resumes an unfinished run, or starts a
+// new one covering since. restart discards an unfinished run.
 func (b *Backfill) begin(ctx context.Context, since time.Duration, restart bool) (*checkpoint, error) {
+	l, err := b.leases.Acquire(ctx, checkpointKey)
+	var held *lease.HeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, fmt.Errorf("%w (%s)", ErrBusy, held.Holder)
+	case err != nil:
+		return nil, fmt.Errorf("backfill lease: %w", err)
+	}
+	cp, err := b.load(ctx, since, restart)
+	if err != nil {
+		_ = l.Release(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	cp.lease = l
+	return cp, nil
+}
+
+// load reads the checkpoint, resumes it or starts a new run, and saves it.
+func (b *Backfill) load(ctx context.Context, since time.Duration, restart bool) (*checkpoint, error) {
 	now := b.now()
 	cp := &checkpoint{}
 	entry, err := b.kv.Get(ctx, checkpointKey)
@@ -73,15 +98,11 @@ func (b *Backfill) begin(ctx context.Context, since time.Duration, restart bool)
 		}
 		cp.rev = entry.Revision()
 	}
-	if cp.rev != 0 && cp.Owner != "" && cp.Owner != b.owner && now.Sub(cp.Saved) < lease {
-		return nil, fmt.Errorf("%w (%s, last saved %s)", ErrBusy, cp.Owner, cp.Saved.UTC().Format(time.RFC3339))
-	}
 	if cp.rev != 0 && cp.Phase != phaseDone && cp.Phase != "" && !restart {
 		cp.Report.Resumed = true
 	} else {
 		*cp = checkpoint{rev: cp.rev, Phase: phaseCalls, Report: Report{Since: now.Add(-since), StartedAt: now}}
 	}
-	cp.Owner = b.owner
 	return cp, b.save(ctx, cp)
 }
 
@@ -109,11 +130,10 @@ func (b *Backfill) save(ctx context.Context, cp *checkpoint) error {
 	return nil
 }
 
-// release saves cp with no owner, so the next run (this command again, or
-// a replica) resumes it at once.
+// release saves cp and gives the lease up, so the next run (this command
+// again, or a replica) resumes it at once.
 func (b *Backfill) release(cp *checkpoint) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cp.Owner = ""
-	return b.save(ctx, cp)
+	return errors.Join(b.save(ctx, cp), cp.lease.Release(ctx))
 }

@@ -31,5 +31,8 @@
 // A run saves its place in a KV bucket (CheckpointBucket) after every call
 // and every page of deliveries; an interrupted run is resumed by the next
 // one, and only one run (of any process or replica) holds the checkpoint at
-// a time. Requests answered 429 wait for Retry-After (agentphoneapi).
+// a time: the holder of a lease (package lease) in LeaseBucket, which a
+// run that died keeps for two minutes and a replica restarted under its
+// name takes back at once. Requests answered 429 wait for Retry-After
+// (agentphoneapi).
 package backfill

@@ -25,4 +25,10 @@ func TestLastRun(t *testing.T) {
 	if st.Running || st.Phase != phaseDone || st.Report.Calls != rep.Calls || !st.Report.FinishedAt.Equal(rep.FinishedAt) {
 		t.Fatalf("LastRun = %+v, want the run's report %+v, done", st, rep)
 	}
+	if _, err := r.backfill(t, testConfig(), nil).begin(t.Context(), time.Hour, false); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, err := LastRun(t.Context(), r.js, r.env.Config.Stream); err != nil || !st.Running {
+		t.Fatalf("while a run holds the lease: %+v, %v; want running", st, err)
+	}
 }

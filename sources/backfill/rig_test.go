@@ -75,11 +75,17 @@ func testConfig() Config { return Config{Since: 72 * time.Hour, PageSize: 5} }
 
 func (r *rig) backfill(t *testing.T, cfg Config, api *agentphoneapi.Client) *Backfill {
 	t.Helper()
+	return r.backfillAs(t, cfg, api, "")
+}
+
+// backfillAs is backfill holding its lease under the name holder.
+func (r *rig) backfillAs(t *testing.T, cfg Config, api *agentphoneapi.Client, holder string) *Backfill {
+	t.Helper()
 	if api == nil {
 		api = r.api(t, agentphoneapi.Settings{})
 	}
 	b, err := New(t.Context(), cfg, Deps{API: api, Journal: r.chain(t), Index: r.env.Journal, Marks: r.marks, JetStream: r.js, Stream: r.env.Config.Stream, Replicas: 1},
-		Settings{Logger: journaltest.Discard()})
+		Settings{Logger: journaltest.Discard(), Holder: holder})
 	if err != nil {
 		t.Fatal(err)
 	}

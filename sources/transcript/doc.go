@@ -10,7 +10,7 @@
 //	voice message ─┐                         ┌─▶ follower: GET …/transcript/stream
 //	               ├─▶ Follow ─▶ claim (KV) ─┤     connected, replayed turns, live turns, ended
 //	poll ──────────┘     full? leave it to   │     each turn ─▶ transform.Turns ─▶ guard ─▶ journal
-//	                     another replica     └─▶ renew the claim every TTL/3
+//	                     another replica     └─▶ renew the claim every TTL/5
 //
 // Every connection replays the call from its first turn, so a turn's
 // event ID is turn:<callId>:<position> and the journal's Nats-Msg-Id window
@@ -19,10 +19,11 @@
 //
 // With several replicas each call is followed by one: a replica claims a
 // call in the KV bucket ClaimsBucket(stream) before opening its stream and
-// renews the claim every third of AGENTPHONE_TRANSCRIPT_CLAIM_TTL. Close
-// releases the claims; a crashed replica's claims lapse after the TTL and
+// renews the claim every fifth of AGENTPHONE_TRANSCRIPT_CLAIM_TTL (a lease
+// of package lease, as the sinks' and backfill's are). Close releases the
+// claims; a crashed replica's claims lapse after the TTL and
 // the next discovery (a poll, a voice message) hands the call to another
-// replica. A replica restarted under the same host name takes its own claims
+// replica. A replica restarted under the same name (lease.Name) takes its own claims
 // back at once. An ended call is marked done for the TTL, so late voice
 // messages do not reopen it. Were two replicas ever to follow one call (a
 // claim lapsing during a NATS outage), the journal still keeps each turn

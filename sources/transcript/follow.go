@@ -6,8 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 	"github.com/agentphone-connector/connector/transform"
@@ -171,45 +169,15 @@ func (s *Source) read(ctx context.Context, c Call, r *SSEReader, w *watchdog) ou
 	}
 }
 
-// keepClaim renews cl every third of the TTL until ctx ends. A claim that
-// lapsed (renewals late, NATS away) is taken again when no other replica
-// took it; when one did, or renewals fail for a whole TTL, keepClaim cancels
-// ctx with errClaimLost and leaves the call to that replica.
+// keepClaim renews cl (every fifth of the TTL, see lease.Lease.Keep) until
+// ctx ends. A claim that lapsed is taken again when no other replica took
+// it; when one did, or renewals fail until the claim could lapse, keepClaim
+// cancels ctx with errClaimLost and leaves the call to that replica.
 func (s *Source) keepClaim(ctx context.Context, cancel context.CancelCauseFunc, c Call, cl *claim) {
-	t := time.NewTicker(s.cfg.ClaimTTL / 3)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := s.claims.renew(ctx, cl)
-		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) {
-			err = s.retake(ctx, c, cl)
-		}
-		switch {
-		case err == nil:
-			last = time.Now()
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, errClaimed), errors.Is(err, errDone), time.Since(last) >= s.cfg.ClaimTTL:
-			cancel(errClaimLost)
-			return
-		}
+	if err := cl.l.Keep(ctx); err != nil {
+		s.log.Debug("transcript claim lost", "call_id", c.ID, "error", err)
+		cancel(errClaimLost)
 	}
-}
-
-// retake claims the call again after its claim lapsed.
-func (s *Source) retake(ctx context.Context, c Call, cl *claim) error {
-	again, err := s.claims.take(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	cl.rev = again.rev
-	s.log.Debug("transcript claim lapsed and was taken again", "call_id", c.ID)
-	return nil
 }
 
 // settle records how following ended: done for final outcomes, released

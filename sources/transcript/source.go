@@ -2,12 +2,9 @@ package transcript
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -17,6 +14,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/dedupe"
+	"github.com/agentphone-connector/connector/lease"
 	"github.com/agentphone-connector/connector/recent"
 	"github.com/agentphone-connector/connector/sources/agentphoneapi"
 )
@@ -58,7 +56,7 @@ type Settings struct {
 	Registerer prometheus.Registerer
 	Now        func() time.Time  // stamps ReceivedAt; nil for time.Now
 	Sleep      connector.Sleeper // waits before reconnecting; nil waits on the real clock
-	ReplicaID  string            // names this replica in claims; "" is the host name
+	ReplicaID  string            // names this replica in claims (see lease.Name); "" is the host name
 }
 
 // Source follows the transcript stream of every live call it discovers and
@@ -111,21 +109,8 @@ func New(cfg Config, d Deps, set Settings) (*Source, error) {
 	if s.sleep == nil {
 		s.sleep = connector.Sleep
 	}
-	if s.owner == "" {
-		s.owner = replicaID()
-	}
+	s.owner = lease.Name(s.owner)
 	return s, nil
-}
-
-// replicaID is the host name, so a replica restarted on the same host takes
-// its own claims back at once; a random name when there is none.
-func replicaID() string {
-	if h, err := os.Hostname(); err == nil && h != "" {
-		return h
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "replica-" + hex.EncodeToString(b)
 }
 
 // Start opens the claims bucket and the durable consumer of voice messages

@@ -220,7 +220,7 @@ func TestStartThenClose(t *testing.T) {
 		t.Errorf("stops: %v closed", in.count("stops", "closed"))
 	}
 	check()
-	if _, err := in.claims.kv.Get(t.Context(), claimKey(call.ID)); err == nil {
-		t.Fatal("the claim outlived Close")
+	if holder, _, err := in.claims.b.Who(t.Context(), claimKey(call.ID)); err != nil || holder != "" {
+		t.Fatalf("the claim outlived Close: held by %q (%v)", holder, err)
 	}
 }

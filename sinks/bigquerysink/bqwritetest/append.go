@@ -3,6 +3,7 @@ package bqwritetest
 import (
 	"errors"
 	"io"
+	"time"
 
 	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
 	"google.golang.org/grpc/codes"
@@ -41,9 +42,18 @@ func (s *Server) AppendRows(srv storagepb.BigQueryWrite_AppendRowsServer) error 
 		if streamName == "" || desc == nil {
 			return status.Error(codes.InvalidArgument, "the first request of a connection must carry the write stream and the writer schema")
 		}
-		resp, err := s.append(streamName, desc, req)
+		resp, late, err := s.append(streamName, desc, req)
 		if err != nil {
 			return err
+		}
+		if late > 0 { // written; the answer comes after the client gave up on it
+			t := time.NewTimer(late)
+			select {
+			case <-t.C:
+			case <-srv.Context().Done():
+				t.Stop()
+				return srv.Context().Err()
+			}
 		}
 		if err := srv.Send(resp); err != nil {
 			return err
@@ -52,27 +62,28 @@ func (s *Server) AppendRows(srv storagepb.BigQueryWrite_AppendRowsServer) error 
 }
 
 // append handles one request. A non-nil error ends the connection without
-// an answer (an injected fault); any other outcome is the response.
-func (s *Server) append(name string, desc protoreflect.MessageDescriptor, req *storagepb.AppendRowsRequest) (*storagepb.AppendRowsResponse, error) {
+// an answer (an injected fault); any other outcome is the response, to be
+// sent after late (an injected delay).
+func (s *Server) append(name string, desc protoreflect.MessageDescriptor, req *storagepb.AppendRowsRequest) (*storagepb.AppendRowsResponse, time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appends++
 	if len(s.fail) > 0 {
 		c := s.fail[0]
 		s.fail = s.fail[1:]
-		return nil, status.Errorf(c, "bqwritetest: injected %s", c)
+		return nil, 0, status.Errorf(c, "bqwritetest: injected %s", c)
 	}
 	resp := &storagepb.AppendRowsResponse{WriteStream: name}
 	st, t, err := s.lookup(name)
 	if err != nil {
 		resp.Response = errResponse(err)
-		return resp, nil
+		return resp, 0, nil
 	}
 	rows, rowErrs, err := s.check(st, desc, req)
 	if err != nil {
 		resp.Response = errResponse(err)
 		resp.RowErrors = rowErrs
-		return resp, nil
+		return resp, 0, nil
 	}
 	if st.typ == storagepb.WriteStream_COMMITTED { // the _default stream too: lookup says COMMITTED
 		t.rows = append(t.rows, rows...)
@@ -87,9 +98,13 @@ func (s *Server) append(name string, desc protoreflect.MessageDescriptor, req *s
 	}
 	if s.drop > 0 {
 		s.drop--
-		return nil, errDropped
+		return nil, 0, errDropped
 	}
-	return resp, nil
+	if s.late > 0 {
+		s.late--
+		return resp, s.lateBy, nil
+	}
+	return resp, 0, nil
 }
 
 func isDefaultName(name string) bool { _, ok := defaultStream(name); return ok }

@@ -24,6 +24,8 @@
 // Faults for tests: FailAppends answers the next appends with a gRPC error
 // and writes nothing (an outage); DropAcks writes the next appends and then
 // breaks the connection instead of answering (a lost acknowledgement);
+// DelayAcks writes the next appends and answers them late (a timeout that
+// wrote anyway);
 // Restart stops the gRPC server and starts a new one on the same address
 // with the same tables.
 //

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
 	"google.golang.org/grpc"
@@ -27,7 +28,9 @@ type Server struct {
 	seq     int                // names of created streams
 	fail    []codes.Code       // errors for the next appends, in order
 	drop    int                // next appends to write without an answer
-	appends int                // append requests answered or dropped
+	late    int                // next appends to write and answer only after lateBy
+	lateBy  time.Duration
+	appends int // append requests answered or dropped
 
 	addr string
 	gs   *grpc.Server
@@ -165,6 +168,16 @@ func (s *Server) FailAppends(c ...codes.Code) {
 func (s *Server) DropAcks(n int) {
 	s.mu.Lock()
 	s.drop += n
+	s.mu.Unlock()
+}
+
+// DelayAcks makes the next n append requests be written and answered only
+// after d, as a backend that stalls after the write does: a client whose
+// deadline is shorter gives up without knowing the rows landed. Requests
+// on the same connection wait behind the late answer.
+func (s *Server) DelayAcks(n int, d time.Duration) {
+	s.mu.Lock()
+	s.late, s.lateBy = s.late+n, d
 	s.mu.Unlock()
 }
 
