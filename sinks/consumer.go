@@ -16,22 +16,24 @@ func ConsumerName(sink string) string { return "sink-" + sink }
 // never started there.
 var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
 
-// consumerConfig is the sink's durable consumer: every journaled event,
-// acknowledged a batch at a time (AckAll: the lease makes one replica its
-// only reader, so an ack covers only events that replica wrote), at most
-// three batches unacknowledged (the one written, the one read ahead, the
+// consumerConfig is the sink's durable consumer: every journaled event on
+// the subjects of its filter (all of them without one), acknowledged a
+// batch at a time (AckAll: the lease makes one replica its only reader, so
+// an ack covers only events that replica wrote), at most three batches
+// unacknowledged (the one written, the one read ahead, the
 // reader's buffer). Where a sink resumes is its saved progress, not the
 // consumer's acks: a term starts by moving the consumer there.
-func consumerConfig(sink string, b Batching, cfg Config) jetstream.ConsumerConfig {
+func consumerConfig(sink string, filter []string, b Batching, cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       ConsumerName(sink),
-		Description:   "agentphone-connector sink " + sink,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 3 * b.Size,
-		MaxWaiting:    64,
+		Durable:        ConsumerName(sink),
+		FilterSubjects: filter,
+		Description:    "agentphone-connector sink " + sink,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckAllPolicy,
+		AckWait:        cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  3 * b.Size,
+		MaxWaiting:     64,
 	}
 }
 
@@ -70,41 +72,51 @@ func ensureConsumer(ctx context.Context, journal jetstream.Stream, want jetstrea
 	return info, nil
 }
 
+// Repositioned is where a replay moved a sink.
+type Repositioned struct {
+	Next   uint64   // the journal sequence the sink reads next
+	Filter []string // the subjects its consumer receives (the sink's route); nil for every event
+}
+
 // Reposition makes the named sink re-read the journal from stream sequence
 // seq on (the first event if seq is 0 or below it), leaving every other sink
 // alone, and writes the events from there to the target again even where
-// it holds them. It moves the sink's saved progress, marked replayed; the
+// it holds them; only the events of the sink's filter, which its consumer
+// applies. It moves the sink's saved progress, marked replayed; the
 // replica delivering the sink notices at its next commit or idle pull, and
 // starts a new term from there (a term moves the consumer to the progress).
-// It returns the sequence the sink will read next.
-func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink string, seq uint64) (uint64, error) {
+func Reposition(ctx context.Context, js jetstream.JetStream, journalStream, sink string, seq uint64) (Repositioned, error) {
 	name := ConsumerName(sink)
-	if _, err := js.Consumer(ctx, journalStream, name); err != nil {
+	c, err := js.Consumer(ctx, journalStream, name)
+	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return 0, fmt.Errorf("%w: %q (consumer %s on %s)", ErrUnknownSink, sink, name, journalStream)
+			return Repositioned{}, fmt.Errorf("%w: %q (consumer %s on %s)", ErrUnknownSink, sink, name, journalStream)
 		}
-		return 0, fmt.Errorf("replay %s: %w", sink, err)
+		return Repositioned{}, fmt.Errorf("replay %s: %w", sink, err)
 	}
+	out := Repositioned{Filter: consumerFilter(c.CachedInfo().Config)}
 	s, err := js.Stream(ctx, journalStream)
 	if err != nil {
-		return 0, fmt.Errorf("replay %s: %w", sink, err)
+		return Repositioned{}, fmt.Errorf("replay %s: %w", sink, err)
 	}
 	seq = max(seq, s.CachedInfo().State.FirstSeq, 1)
 	kv, err := js.KeyValue(ctx, ProgressBucket(journalStream))
 	if errors.Is(err, jetstream.ErrBucketNotFound) { // delivered by a version without saved progress
 		resp, err := js.ResetConsumerToSequence(ctx, journalStream, name, seq)
 		if err != nil {
-			return 0, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
+			return Repositioned{}, fmt.Errorf("replay %s: reset consumer: %w", sink, err)
 		}
-		return resp.ResetSeq, nil
+		out.Next = resp.ResetSeq
+		return out, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("replay %s: %w", sink, err)
+		return Repositioned{}, fmt.Errorf("replay %s: %w", sink, err)
 	}
 	if err := replayProgress(ctx, kv, sink, seq); err != nil {
-		return 0, fmt.Errorf("replay %s: %w", sink, err)
+		return Repositioned{}, fmt.Errorf("replay %s: %w", sink, err)
 	}
-	return seq, nil
+	out.Next = seq
+	return out, nil
 }
 
 // SeqAt returns the journal sequence of the first event stored at or after

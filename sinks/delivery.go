@@ -18,14 +18,15 @@ import (
 // replica holds the sink's lease, and delivers in terms while this one
 // does. It owns the sink's state (track); the chain reports to it.
 type delivery struct {
-	name  string
-	w     connector.Writer
-	batch Batching
-	cfg   Config
-	dlq   *deadLetters
-	log   *slog.Logger
-	track *tracker
-	m     sinkMetrics
+	name   string
+	w      connector.Writer
+	batch  Batching
+	filter []string // the consumer's filter subjects; nil for every event
+	cfg    Config
+	dlq    *deadLetters
+	log    *slog.Logger
+	track  *tracker
+	m      sinkMetrics
 
 	js         jetstream.JetStream              // set by start
 	journal    atomic.Pointer[jetstream.Stream] // set by start
@@ -42,7 +43,7 @@ type delivery struct {
 func newDelivery(r *Runner, s Sink, m *metrics) *delivery {
 	base, cancel := context.WithCancel(context.Background())
 	d := &delivery{
-		name: s.Name, w: s.Writer, batch: s.Batch, cfg: r.cfg, dlq: r.dlq, log: r.log, m: m.of(s.Name),
+		name: s.Name, w: s.Writer, batch: s.Batch, filter: s.Filter, cfg: r.cfg, dlq: r.dlq, log: r.log, m: m.of(s.Name),
 		quit: make(chan struct{}), base: base, cancel: cancel, done: make(chan struct{}),
 	}
 	d.track = newTracker(s.Name, r.replica, r.log, r.now, d.m.healthy)

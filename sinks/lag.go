@@ -34,16 +34,48 @@ func (d *delivery) lag(ctx context.Context) (Lag, error) {
 	if lag.Pending == 0 {
 		return lag, nil
 	}
-	oldest, err := oldest(ctx, journal, info.AckFloor.Stream+1)
+	oldest, err := oldest(ctx, journal, info.AckFloor.Stream+1, consumerFilter(info.Config))
 	if err != nil {
 		return lag, fmt.Errorf("sink %s lag: %w", d.name, err)
 	}
-	lag.OldestAge = max(d.track.now().Sub(oldest), 0)
+	if !oldest.IsZero() {
+		lag.OldestAge = max(d.track.now().Sub(oldest), 0)
+	}
 	return lag, nil
 }
 
-// oldest returns the time of the first stored event at or after seq.
-func oldest(ctx context.Context, journal jetstream.Stream, seq uint64) (time.Time, error) {
+// consumerFilter returns the filter subjects of a consumer; nil for none.
+func consumerFilter(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return c.FilterSubjects
+}
+
+// oldest returns the time of the first stored event at or after seq, of
+// the filter's subjects when there is a filter.
+func oldest(ctx context.Context, journal jetstream.Stream, seq uint64, filter []string) (time.Time, error) {
+	if filter == nil {
+		return first(ctx, journal, seq)
+	}
+	var at time.Time
+	for _, f := range filter {
+		m, err := journal.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(f))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		if at.IsZero() || m.Time.Before(at) {
+			at = m.Time
+		}
+	}
+	return at, nil
+}
+
+// first returns the time of the first stored event at or after seq.
+func first(ctx context.Context, journal jetstream.Stream, seq uint64) (time.Time, error) {
 	m, err := journal.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		info, ierr := journal.Info(ctx)

@@ -26,6 +26,11 @@ type Sink struct {
 	Name   string           // lower case, e.g. "kafka": names the consumer (sink-<name>), the metric label and the dead-letter subject
 	Writer connector.Writer // owned by the Runner from a successful New on; Close closes it
 	Batch  Batching         // how the sink reads the journal
+	// Filter is the journal subjects the sink receives (see Route.Filter),
+	// the filter of its journal consumer; nil for every event. A change
+	// applies from where the sink stands: events it has passed over are
+	// not delivered to it later (a replay does that).
+	Filter []string
 }
 
 // Settings is what the wiring passes to the Runner.
@@ -114,6 +119,9 @@ func validate(cfg Config, sinks []Sink) error {
 		}
 		seen[s.Name] = true
 		errs = append(errs, s.Batch.Validate("sink "+s.Name+": "))
+		if err := checkFilter(s.Filter); err != nil {
+			errs = append(errs, fmt.Errorf("sink %q: filter: %w", s.Name, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -331,8 +331,8 @@ func TestRepositionAndSeqAt(t *testing.T) {
 	if _, err := sinks.Reposition(ctx, f.js, f.j.Config.Stream, "nope", 1); !errors.Is(err, sinks.ErrUnknownSink) {
 		t.Fatalf("Reposition(unknown) = %v", err)
 	}
-	if next, err := sinks.Reposition(ctx, f.js, f.j.Config.Stream, "mem", 7); err != nil || next != 7 {
-		t.Fatalf("Reposition = %d, %v; want 7", next, err)
+	if next, err := sinks.Reposition(ctx, f.js, f.j.Config.Stream, "mem", 7); err != nil || next.Next != 7 {
+		t.Fatalf("Reposition = %d, %v; want 7", next.Next, err)
 	}
 	got := waitReceived(t, m, 10)
 	if d := sinktest.Duplicates(got); d != 2 {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Status is one sink's health, as GET /sinks shows it.
 type Status struct {
 	Sink           string    `json:"sink"`
+	Filter         []string  `json:"filter,omitempty"` // the journal subjects the sink receives; absent: every event
 	Replica        string    `json:"replica"`          // this replica's name in the leases
 	Role           Role      `json:"role,omitempty"`   // holder or standby; empty before the first attempt and once stopped
 	Holder         string    `json:"holder,omitempty"` // the replica that holds the sink's lease, as last seen
@@ -28,13 +30,14 @@ type Status struct {
 	LagError             string  `json:"lag_error,omitempty"`    // why the lag is unknown
 }
 
-// Status returns every sink's role, state, counters and lag. Counters are
+// Status returns every sink's filter, role, state, counters and lag. Counters are
 // this replica's; the lag comes from the journal (the same on every replica)
 // and is left out (with LagError) when the journal cannot say.
 func (r *Runner) Status(ctx context.Context) []Status {
 	out := make([]Status, 0, len(r.deliveries))
 	for _, d := range r.deliveries {
 		st := d.track.snapshot()
+		st.Filter = d.filter
 		if lag, err := d.lag(ctx); err != nil {
 			st.LagError = err.Error()
 		} else {
@@ -66,6 +69,9 @@ func (r *Runner) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (s Status) String() string {
 	out := fmt.Sprintf("%s %s (%s on %s, holder %s) since %s: delivered %d (skipped %d), failed writes %d, dead-lettered %d, pending %d (oldest %.1fs)",
 		s.Sink, s.State, s.Role, s.Replica, s.Holder, s.Since.Format(time.RFC3339), s.Delivered, s.Skipped, s.FailedWrites, s.DeadLettered, s.Pending, s.OldestPendingSeconds)
+	if s.Filter != nil {
+		out += ", filter " + strings.Join(s.Filter, " ")
+	}
 	if s.LastError != "" {
 		out += ", last error: " + s.LastError
 	}

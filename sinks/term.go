@@ -97,7 +97,7 @@ func (d *delivery) rewind(ctx context.Context, l *lease.Lease) (*reader, *progre
 	}
 	defer cancel()
 	journal := *d.journal.Load()
-	info, err := ensureConsumer(ctx, journal, consumerConfig(d.name, d.batch, d.cfg))
+	info, err := ensureConsumer(ctx, journal, consumerConfig(d.name, d.filter, d.batch, d.cfg))
 	if err != nil {
 		return nil, nil, fmt.Errorf("consumer: %w", err)
 	}
