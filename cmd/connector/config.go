@@ -87,7 +87,7 @@ func (c Config) Embedded() bool { return c.NATSURL == "" }
 func (c Config) Validate() error {
 	errs := []error{c.Webhook.Validate(), c.Journal.Validate(), c.Dedupe.Validate(), c.validateNATSAuth()}
 	errs = append(errs, c.Sinks.Validate(), c.Sinks.DeadLetter.CheckSubjects(c.Journal.SubjectPrefix),
-		c.Kafka.Validate(), c.NATSSink.Validate(), c.BigQuery.Validate(), c.checkSinkLoop())
+		c.Kafka.Validate(), c.NATSSink.Validate(), c.BigQuery.Validate(), c.checkSinkLoop(), c.checkRoutes())
 	for _, a := range []struct{ name, addr string }{{"CONNECTOR_HTTP_ADDR", c.HTTPAddr}, {"CONNECTOR_ADMIN_ADDR", c.AdminAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, connector.Invalid(a.name, "not host:port or :port (%v)", err))

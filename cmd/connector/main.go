@@ -143,7 +143,10 @@ func runConfig(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	switch {
 	case len(args) == 0:
 		printVars(stdout, env)
-		_, err := loadConfig(ctx, env)
+		cfg, err := loadConfig(ctx, env)
+		if err == nil {
+			printRoutes(stdout, cfg)
+		}
 		return err
 	case len(args) == 1 && args[0] == "--markdown":
 		printVarsMarkdown(stdout)

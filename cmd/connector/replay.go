@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -13,6 +14,14 @@ import (
 	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 )
+
+// onlyWhat says which events a replay re-sends.
+func onlyWhat(filter []string) string {
+	if filter == nil {
+		return "every event"
+	}
+	return "only the events of its filter " + strings.Join(filter, " ")
+}
 
 const replayUsage = "replay --sink NAME (--since TIME | --seq N)"
 
@@ -57,10 +66,11 @@ func runReplay(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 			return journalError(cfg, nc, err)
 		}
 	}
-	next, err := sinks.Reposition(ctx, js, cfg.Journal.Stream, *sink, start)
+	at, err := sinks.Reposition(ctx, js, cfg.Journal.Stream, *sink, start)
 	if err != nil {
 		return journalError(cfg, nc, err)
 	}
-	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on; targets drop the events they hold already by event ID where they can\n", *sink, cfg.Journal.Stream, next)
+	fmt.Fprintf(stdout, "sink %s re-reads %s from sequence %d on, %s; targets drop the events they hold already by event ID where they can\n",
+		*sink, cfg.Journal.Stream, at.Next, onlyWhat(at.Filter))
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,34 +49,89 @@ func startSinks(ctx context.Context, cfg Config, nc *nats.Conn, reg prometheus.R
 // A new sink adds its case here.
 func enabledSinks(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) ([]sinks.Sink, error) {
 	var list []sinks.Sink
-	add := func(name string, b sinks.Batching, w connector.Writer, err error) error {
+	add := func(name string, b sinks.Batching, r sinks.Route, w connector.Writer, err error) error {
 		if err != nil {
 			return closeAll(list, fmt.Errorf("sink %s: %w", name, err))
 		}
-		list = append(list, sinks.Sink{Name: name, Writer: w, Batch: b})
-		log.Info("sink enabled", "sink", name)
+		filter := r.Filter(cfg.Journal.SubjectPrefix)
+		list = append(list, sinks.Sink{Name: name, Writer: w, Batch: b, Filter: filter})
+		log.Info("sink enabled", "sink", name, "filter", receives(filter))
 		return nil
 	}
 	if cfg.Kafka.Enabled() {
 		w, err := kafkasink.New(cfg.Kafka, kafkasink.Settings{Logger: log})
-		if err := add(kafkasink.Name, cfg.Kafka.Batching(), w, err); err != nil {
+		if err := add(kafkasink.Name, cfg.Kafka.Batching(), cfg.Kafka.Route(), w, err); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.NATSSink.Enabled() {
 		w, err := natssink.New(cfg.NATSSink, natssink.Settings{Logger: log})
-		if err := add(natssink.Name, cfg.NATSSink.Batching(), w, err); err != nil {
+		if err := add(natssink.Name, cfg.NATSSink.Batching(), cfg.NATSSink.Route(), w, err); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.BigQuery.Enabled() {
 		// New creates the dataset, tables and views when asked to: I/O at start.
 		w, err := bigquerysink.New(ctx, cfg.BigQuery, bigquerysink.Settings{Logger: log, Registerer: reg})
-		if err := add(bigquerysink.Name, cfg.BigQuery.Batching(), w, err); err != nil {
+		if err := add(bigquerysink.Name, cfg.BigQuery.Batching(), cfg.BigQuery.Route(), w, err); err != nil {
 			return nil, err
 		}
 	}
 	return list, nil
+}
+
+// sinkRoute is one enabled sink's route, with the variables that set it.
+type sinkRoute struct {
+	name                  string
+	route                 sinks.Route
+	kindsVar, subjectsVar string
+}
+
+// sinkRoutes returns the route of every enabled sink.
+func (c Config) sinkRoutes() []sinkRoute {
+	var out []sinkRoute
+	if c.Kafka.Enabled() {
+		out = append(out, sinkRoute{kafkasink.Name, c.Kafka.Route(), "CONNECTOR_KAFKA_KINDS", ""})
+	}
+	if c.NATSSink.Enabled() {
+		out = append(out, sinkRoute{natssink.Name, c.NATSSink.Route(), "CONNECTOR_NATS_SINK_KINDS", "CONNECTOR_NATS_SINK_FILTER"})
+	}
+	if c.BigQuery.Enabled() {
+		out = append(out, sinkRoute{bigquerysink.Name, c.BigQuery.Route(), "CONNECTOR_BIGQUERY_KINDS", ""})
+	}
+	return out
+}
+
+// checkRoutes reports the routes the journal would refuse: subjects outside
+// its prefix, filters that overlap.
+func (c Config) checkRoutes() error {
+	var errs []error
+	for _, s := range c.sinkRoutes() {
+		errs = append(errs, s.route.Check(c.Journal.SubjectPrefix, s.kindsVar, s.subjectsVar))
+	}
+	return errors.Join(errs...)
+}
+
+// printRoutes writes what each enabled sink receives, for `connector config`.
+func printRoutes(w io.Writer, c Config) {
+	routes := c.sinkRoutes()
+	if len(routes) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSINK\tRECEIVES (the journal consumer's filter)")
+	for _, s := range routes {
+		fmt.Fprintf(tw, "%s\t%s\n", s.name, receives(s.route.Filter(c.Journal.SubjectPrefix)))
+	}
+	tw.Flush()
+}
+
+// receives describes a sink filter.
+func receives(filter []string) string {
+	if filter == nil {
+		return "every event"
+	}
+	return strings.Join(filter, " ")
 }
 
 func closeAll(list []sinks.Sink, err error) error {

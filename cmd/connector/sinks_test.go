@@ -13,6 +13,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sinks"
 	"github.com/agentphone-connector/connector/sinks/sinktest"
@@ -41,6 +42,12 @@ func TestConfigSinks(t *testing.T) {
 		{"nats sink into the journal", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://127.0.0.1:4222"}, "would be journaled again"},
 		{"nats sink elsewhere", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://events.internal:4222"}, ""},
 		{"ack wait under write timeout", map[string]string{"CONNECTOR_SINK_ACK_WAIT": "10s"}, "CONNECTOR_SINK_ACK_WAIT"},
+		{"kafka kinds", map[string]string{"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_KINDS": "message,call_ended"}, ""},
+		{"kafka unknown kind", map[string]string{"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_KINDS": "messages"}, `CONNECTOR_KAFKA_KINDS="messages": "messages" is not a kind`},
+		{"bigquery kinds", map[string]string{"CONNECTOR_BIGQUERY_PROJECT": "p", "CONNECTOR_BIGQUERY_KINDS": "call_ended,transcript_turn"}, ""},
+		{"nats filter", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://events.internal:4222", "CONNECTOR_NATS_SINK_KINDS": "call_ended", "CONNECTOR_NATS_SINK_FILTER": "agentphone.message.*.whatsapp.>"}, ""},
+		{"nats filter outside the journal", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://events.internal:4222", "CONNECTOR_NATS_SINK_FILTER": "events.>"}, "not under the journal's subjects agentphone.>"},
+		{"nats filter overlapping a kind", map[string]string{"CONNECTOR_NATS_SINK_URL": "nats://events.internal:4222", "CONNECTOR_NATS_SINK_KINDS": "message", "CONNECTOR_NATS_SINK_FILTER": "agentphone.message.*.sms.>"}, `CONNECTOR_NATS_SINK_KINDS="message", CONNECTOR_NATS_SINK_FILTER="agentphone.message.*.sms.>": the filters agentphone.message.> and agentphone.message.*.sms.> overlap`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -73,8 +80,27 @@ func TestConfigListsSinkVariables(t *testing.T) {
 	}
 }
 
+// TestConfigShowsRoutes checks that `connector config` says what each
+// enabled sink receives.
+func TestConfigShowsRoutes(t *testing.T) {
+	var out bytes.Buffer
+	env := envconfig.MapLookuper(map[string]string{
+		"CONNECTOR_KAFKA_BROKERS": "127.0.0.1:9092", "CONNECTOR_KAFKA_KINDS": "message,call_ended",
+		"CONNECTOR_BIGQUERY_PROJECT": "p",
+	})
+	if code := Main(context.Background(), []string{"config"}, env, &out, &out); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	for _, want := range []string{"kafka     agentphone.message.> agentphone.call_ended.>", "bigquery  every event"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no line %q in:\n%s", want, out.String()[strings.Index(out.String(), "SINK"):])
+		}
+	}
+}
+
 // TestStartSinksKafka wires the Kafka sink from the configuration, delivers
-// through it and shows its state on GET /sinks.
+// through it the kinds it asks for and shows its state and filter on GET
+// /sinks.
 func TestStartSinksKafka(t *testing.T) {
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "agentphone.events"))
 	if err != nil {
@@ -84,6 +110,7 @@ func TestStartSinksKafka(t *testing.T) {
 	j := sinktest.StartJournal(t)
 	cfg, err := loadConfig(context.Background(), testEnv(t, map[string]string{
 		"CONNECTOR_KAFKA_BROKERS": strings.Join(kc.ListenAddrs(), ","), "CONNECTOR_KAFKA_BATCH_TIMEOUT": "10ms",
+		"CONNECTOR_KAFKA_KINDS": "message",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +119,9 @@ func TestStartSinksKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.Append(t, sinktest.Events("wire", 20, 4)...)
+	events := sinktest.MixedEvents("wire", 20, 4)
+	j.Append(t, events...)
+	want := uint64(len(sinktest.OfKinds(events, "message")))
 	var st []sinks.Status
 	sinktest.Eventually(t, 30*time.Second, func() bool {
 		rec := httptest.NewRecorder()
@@ -100,7 +129,8 @@ func TestStartSinksKafka(t *testing.T) {
 		var body struct{ Sinks []sinks.Status }
 		_ = json.Unmarshal(rec.Body.Bytes(), &body)
 		st = body.Sinks
-		return len(st) == 1 && st[0].Sink == "kafka" && st[0].Role == sinks.RoleHolder && st[0].Delivered == 20 && st[0].Pending == 0
+		return len(st) == 1 && st[0].Sink == "kafka" && st[0].Role == sinks.RoleHolder && st[0].Delivered == want && st[0].Pending == 0 &&
+			strings.Join(st[0].Filter, " ") == "agentphone.message.>"
 	}, func() string { return "GET /sinks shows " + toJSON(st) })
 	if err := stopSinks(r, 10*time.Second, sinktest.Logger(t)); err != nil {
 		t.Fatal(err)
@@ -170,4 +200,24 @@ func waitCount(t *testing.T, m *sinktest.Memory, n int) {
 	t.Helper()
 	sinktest.Eventually(t, 30*time.Second, func() bool { return len(m.Received()) == n },
 		func() string { return "received " + toJSON(len(m.Received())) + ", want " + toJSON(n) })
+}
+
+// TestKindsHelpNamesEveryKind keeps the help of the *_KINDS variables in
+// step with the catalogue.
+func TestKindsHelpNamesEveryKind(t *testing.T) {
+	n := 0
+	for _, v := range envVars() {
+		if !strings.HasSuffix(v.Name, "_KINDS") {
+			continue
+		}
+		n++
+		for _, k := range connector.Kinds() {
+			if !strings.Contains(v.Help, k.Token) {
+				t.Errorf("%s: the help does not name the kind %s", v.Name, k.Token)
+			}
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d variables *_KINDS, want one per sink (3)", n)
+	}
 }

@@ -39,6 +39,7 @@ type Config struct {
 
 	BatchSize    int           `env:"CONNECTOR_BIGQUERY_BATCH_SIZE, default=500" help:"most events per batch read from the journal and per Write (appends are split at 9 MB)"`
 	BatchTimeout time.Duration `env:"CONNECTOR_BIGQUERY_BATCH_TIMEOUT, default=200ms" help:"longest wait for a batch to fill while the journal is quiet"`
+	Kinds        []string      `env:"CONNECTOR_BIGQUERY_KINDS" help:"event kinds the BigQuery sink (the events table and the typed tables) receives, comma-separated kind tokens (message, call_ended, reaction, transcript_turn, contact_shared, unknown, invalid, delivery_failed); unset for every event; the journal filters the others out"`
 }
 
 var datasetID = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
@@ -78,8 +79,12 @@ func (c Config) Validate() error {
 	if c.Stream != StreamCommitted && c.Stream != StreamDefault {
 		errs = append(errs, connector.Invalid("CONNECTOR_BIGQUERY_STREAM", "must be committed or default"))
 	}
+	errs = append(errs, c.Route().Validate("CONNECTOR_BIGQUERY_KINDS", ""))
 	return errors.Join(errs...)
 }
+
+// Route is which events the sink receives.
+func (c Config) Route() sinks.Route { return sinks.Route{Kinds: c.Kinds} }
 
 // Settings is what the code passes in: none of it comes from users.
 type Settings struct {

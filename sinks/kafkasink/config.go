@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ type Config struct {
 	BatchTimeout time.Duration `env:"CONNECTOR_KAFKA_BATCH_TIMEOUT, default=50ms" help:"longest wait for a batch to fill while the journal is quiet"`
 	Timeout      time.Duration `env:"CONNECTOR_KAFKA_REQUEST_TIMEOUT, default=10s" help:"timeout of one request to a broker"`
 	ClientID     string        `env:"CONNECTOR_KAFKA_CLIENT_ID, default=agentphone-connector" help:"client.id the brokers see"`
+	Kinds        []string      `env:"CONNECTOR_KAFKA_KINDS" help:"event kinds the Kafka sink receives, comma-separated kind tokens (message, call_ended, reaction, transcript_turn, contact_shared, unknown, invalid, delivery_failed); unset for every event; the journal filters the others out"`
 
 	CreateTopics      bool `env:"CONNECTOR_KAFKA_CREATE_TOPICS, default=false" help:"create missing topics at start; when false, events for a missing topic are dead-lettered"`
 	Partitions        int  `env:"CONNECTOR_KAFKA_PARTITIONS, default=6" help:"partitions of a created topic"`
@@ -61,15 +63,20 @@ func (c Config) Batching() sinks.Batching {
 	return sinks.Batching{Size: c.BatchSize, Wait: c.BatchTimeout}
 }
 
+// Route is which events the sink receives.
+func (c Config) Route() sinks.Route { return sinks.Route{Kinds: c.Kinds} }
+
 // Topics returns every topic the sink may write to: the one topic, or one per
-// event family of the catalogue.
+// event family of the catalogue (of the sink's kinds, when it has some).
 func (c Config) Topics() []string {
 	if !strings.Contains(c.Topic, KindToken) {
 		return []string{c.Topic}
 	}
 	var out []string
 	for _, k := range connector.Kinds() {
-		out = append(out, strings.ReplaceAll(c.Topic, KindToken, k.Token))
+		if len(c.Kinds) == 0 || slices.Contains(c.Kinds, k.Token) {
+			out = append(out, strings.ReplaceAll(c.Topic, KindToken, k.Token))
+		}
 	}
 	return out
 }
@@ -115,6 +122,7 @@ func (c Config) Validate() error {
 	} else if c.SASLMechanism != "" && (c.SASLUsername == "" || c.SASLPassword == "") {
 		errs = append(errs, connector.Invalid("CONNECTOR_KAFKA_SASL_USERNAME, CONNECTOR_KAFKA_SASL_PASSWORD", "required with a SASL mechanism"))
 	}
+	errs = append(errs, c.Route().Validate("CONNECTOR_KAFKA_KINDS", ""))
 	return errors.Join(append(errs, c.Batching().Validate("CONNECTOR_KAFKA_"))...)
 }
 

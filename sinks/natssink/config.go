@@ -22,6 +22,9 @@ type Config struct {
 	Subject string `env:"CONNECTOR_NATS_SINK_SUBJECT, default=agentphone.{kind}.{subject}.{channel}.{agent}" help:"subject template; {kind} {type} {channel} {agent} {call} {conversation} {subject} {direction} each become one token (_ when empty); the default is the journal's own subjects"`
 	Stream  string `env:"CONNECTOR_NATS_SINK_STREAM" help:"jetstream mode: the stream that must take the events (Nats-Expected-Stream); unset for whichever binds the subject"`
 
+	Kinds  []string `env:"CONNECTOR_NATS_SINK_KINDS" help:"event kinds the NATS sink receives, comma-separated kind tokens (message, call_ended, reaction, transcript_turn, contact_shared, unknown, invalid, delivery_failed); unset for every event; the journal filters the others out"`
+	Filter []string `env:"CONNECTOR_NATS_SINK_FILTER" help:"journal subjects the NATS sink receives besides its kinds, comma-separated subject filters under CONNECTOR_JOURNAL_SUBJECT_PREFIX (e.g. agentphone.message.*.whatsapp.>); unset with no kinds for every event; no two may overlap"`
+
 	BatchSize    int           `env:"CONNECTOR_NATS_SINK_BATCH_SIZE, default=500" help:"most events per batch read from the journal and published together"`
 	BatchTimeout time.Duration `env:"CONNECTOR_NATS_SINK_BATCH_TIMEOUT, default=50ms" help:"longest wait for a batch to fill while the journal is quiet"`
 	Timeout      time.Duration `env:"CONNECTOR_NATS_SINK_TIMEOUT, default=10s" help:"connect timeout, and how long a publish waits for the stream's ack"`
@@ -40,6 +43,9 @@ func (c Config) Enabled() bool { return c.URL != "" }
 func (c Config) Batching() sinks.Batching {
 	return sinks.Batching{Size: c.BatchSize, Wait: c.BatchTimeout}
 }
+
+// Route is which events the sink receives.
+func (c Config) Route() sinks.Route { return sinks.Route{Kinds: c.Kinds, Subjects: c.Filter} }
 
 // Validate reports every problem of an enabled configuration; a disabled one
 // is valid.
@@ -60,5 +66,6 @@ func (c Config) Validate() error {
 	if c.Timeout <= 0 {
 		errs = append(errs, connector.Invalid("CONNECTOR_NATS_SINK_TIMEOUT", "must be positive"))
 	}
+	errs = append(errs, c.Route().Validate("CONNECTOR_NATS_SINK_KINDS", "CONNECTOR_NATS_SINK_FILTER"))
 	return errors.Join(append(errs, c.Batching().Validate("CONNECTOR_NATS_SINK_"))...)
 }
