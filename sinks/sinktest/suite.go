@@ -49,6 +49,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		{"holder killed mid-batch, another replica takes over", killedMidBatchTakenOver},
 		{"holder killed mid-batch, restarted under the same name", killedMidBatchRestarted},
 		{"close with the target gone", closeWithTargetGone},
+		{"receives only the kinds of its route, and a replay re-sends only those", routesKinds},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,8 +75,14 @@ func (h *harness) runner(t *testing.T, b sinks.Batching, w connector.Writer) (*s
 // replica is runner under the replica name given.
 func (h *harness) replica(t *testing.T, name string, b sinks.Batching, w connector.Writer) (*sinks.Runner, *nats.Conn) {
 	t.Helper()
+	return h.replicaOf(t, name, sinks.Sink{Name: h.target.Name(), Writer: w, Batch: b})
+}
+
+// replicaOf is a Runner of the sink s under the replica name given.
+func (h *harness) replicaOf(t *testing.T, name string, s sinks.Sink) (*sinks.Runner, *nats.Conn) {
+	t.Helper()
 	js, nc := h.journal.JetStream(t)
-	r, err := sinks.New(js, h.journal.Config.Stream, h.cfg, []sinks.Sink{{Name: h.target.Name(), Writer: w, Batch: b}},
+	r, err := sinks.New(js, h.journal.Config.Stream, h.cfg, []sinks.Sink{s},
 		sinks.Settings{Logger: Logger(t).With("test_replica", name), Registerer: prometheus.NewRegistry(), Replica: name})
 	if err != nil {
 		t.Fatal(err)
