@@ -151,14 +151,20 @@ func (x *target) Read(t *testing.T) []sinktest.Received {
 	return out
 }
 
+// readStream reads the target stream from its start through a consumer of
+// its own, deleted afterwards: tests poll it, and the server keeps at most
+// 1,000 consumers per stream.
 func readStream(t testing.TB, js jetstream.JetStream) []jetstream.Msg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := js.OrderedConsumer(ctx, targetStream, jetstream.OrderedConsumerConfig{})
+	c, err := js.CreateConsumer(ctx, targetStream, jetstream.ConsumerConfig{
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: time.Minute,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = js.DeleteConsumer(context.WithoutCancel(ctx), targetStream, c.CachedInfo().Name) }()
 	var out []jetstream.Msg
 	for {
 		b, err := c.FetchNoWait(500)
