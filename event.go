@@ -54,7 +54,15 @@ type Event struct {
 	ReceivedAt time.Time       // when the connector took it in
 	Data       json.RawMessage // the normalized payload, valid JSON; nil when there is none
 	Raw        []byte          // the body exactly as AgentPhone sent it
+
+	encoded []byte // what UnmarshalNoCopy decoded the event from; nil otherwise
 }
+
+// Encoded returns the bytes UnmarshalNoCopy decoded the event from, the
+// event as it was stored (the journal's message), so that a sink can pass
+// it on without encoding it again; do not modify them. It is nil for an
+// event made otherwise or decoded by Unmarshal.
+func (e *Event) Encoded() []byte { return e.encoded }
 
 // Kind returns the catalogue entry of the event's type.
 func (e *Event) Kind() Kind { return KindOf(e.Type) }
@@ -228,10 +236,14 @@ func unmarshal(b []byte, flags fastjson.ParseFlags) (*Event, error) {
 	if raw == nil {
 		raw = w.RawBase64
 	}
-	return &Event{
+	e := &Event{
 		ID: w.ID, Source: w.Source, Type: w.Type, Subject: w.Subject, Time: w.Time,
 		DataSchema: w.DataSchema, AgentID: w.AgentID, CallID: w.CallID,
 		ConversationID: w.ConversationID, Channel: w.Channel, Direction: w.Direction,
 		Status: w.Status, ReceivedAt: w.ReceivedAt, Data: w.Data, Raw: raw,
-	}, nil
+	}
+	if flags&fastjson.ZeroCopy != 0 {
+		e.encoded = b
+	}
+	return e, nil
 }

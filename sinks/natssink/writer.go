@@ -131,11 +131,15 @@ func (w *Writer) Write(ctx context.Context, batch []*connector.Event) error {
 	return nil
 }
 
-// message returns e as the journal stores it, on its templated subject.
+// message returns e as the journal stores it (the journal's bytes when e
+// was decoded from them), on its templated subject.
 func (w *Writer) message(nc *nats.Conn, e *connector.Event) (*nats.Msg, error) {
-	data, err := e.Marshal()
-	if err != nil {
-		return nil, connector.Permanent(fmt.Errorf("encode %s: %w", e.ID, err))
+	data := e.Encoded()
+	if data == nil {
+		var err error
+		if data, err = e.Marshal(); err != nil {
+			return nil, connector.Permanent(fmt.Errorf("encode %s: %w", e.ID, err))
+		}
 	}
 	msg := &nats.Msg{Subject: w.tmpl.subject(e), Data: data, Header: nats.Header{}}
 	msg.Header.Set("Content-Type", connector.ContentType)
