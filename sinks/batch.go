@@ -50,6 +50,17 @@ func newBatch(msgs []*nats.Msg, seqs []uint64) *batch {
 	return b
 }
 
+// events returns the events of the batch's items still to write, in order.
+func (b *batch) events() []*connector.Event {
+	out := make([]*connector.Event, 0, len(b.items))
+	for i := range b.items {
+		if b.items[i].state == pending {
+			out = append(out, b.items[i].ev)
+		}
+	}
+	return out
+}
+
 // count returns how many items are in state s.
 func (b *batch) count(s outcome) int {
 	n := 0

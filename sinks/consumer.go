@@ -19,10 +19,10 @@ var ErrUnknownSink = errors.New("sinks: no such sink on the journal")
 // consumerConfig is the sink's durable consumer: every journaled event on
 // the subjects of its filter (all of them without one), acknowledged a
 // batch at a time (AckAll: the lease makes one replica its only reader, so
-// an ack covers only events that replica wrote), at most three batches
-// unacknowledged (the one written, the one read ahead, the
-// reader's buffer). Where a sink resumes is its saved progress, not the
-// consumer's acks: a term starts by moving the consumer there.
+// an ack covers only events that replica wrote), with room for every batch
+// unacknowledged: the one being committed, the one written, those read
+// ahead and the one being read. Where a sink resumes is its saved progress,
+// not the consumer's acks: a term starts by moving the consumer there.
 func consumerConfig(sink string, filter []string, b Batching, cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:        ConsumerName(sink),
@@ -32,7 +32,7 @@ func consumerConfig(sink string, filter []string, b Batching, cfg Config) jetstr
 		AckPolicy:      jetstream.AckAllPolicy,
 		AckWait:        cfg.AckWait,
 		MaxDeliver:     -1,
-		MaxAckPending:  3 * b.Size,
+		MaxAckPending:  (readAhead + 3) * b.Size,
 		MaxWaiting:     64,
 	}
 }

@@ -25,7 +25,8 @@
 // While it holds the lease, a replica delivers in terms (delivery.go,
 // term.go). A term moves the consumer to just after the sink's saved
 // progress (the bucket <journal>_SINK_PROGRESS, one entry per sink), reads
-// one batch ahead, and sends each batch down the chain (chain.go):
+// a few batches ahead (decoding them, and encoding them when the Writer is
+// a Preparer), and sends each batch down the chain (chain.go):
 //
 //	journal ──pull──▶ reader ──batch──▶ retry ─▶ fence ─▶ commit ─▶ deadLetter ─▶ idempotence ─▶ timeout ─▶ Writer
 //	   ▲                                                     │

@@ -156,10 +156,12 @@ func TestTakeoverAfterPartition(t *testing.T) {
 	dups, rewound := sinktest.Duplicates(got), counter(t, sb.reg, "connector_sink_rewound_events_total", "")
 	skipped := counter(t, sb.reg, "connector_sink_skipped_events_total", "")
 	t.Logf("cut off after a write: %d duplicates of %d events; the new holder read %v again and skipped %v", dups, len(events), rewound, skipped)
-	// Read again: the batch written and not committed, and the one read ahead.
-	if dups != 0 || skipped != float64(b.Size) || rewound != float64(2*b.Size) {
-		t.Fatalf("%d duplicates, %v read again, %v skipped; want none, %d read again (two batches) and %d skipped (the written one)",
-			dups, rewound, skipped, 2*b.Size, b.Size)
+	// Read again: the batch written and not committed, and those read
+	// ahead (at least one, at most the reader's two and the one it was
+	// reading).
+	if dups != 0 || skipped != float64(b.Size) || rewound < float64(2*b.Size) || rewound > float64(5*b.Size) {
+		t.Fatalf("%d duplicates, %v read again, %v skipped; want none, %d to %d read again (two to five batches) and %d skipped (the written one)",
+			dups, rewound, skipped, 2*b.Size, 5*b.Size, b.Size)
 	}
 	if got := gauge(t, a.reg, "connector_sink_lease_held"); got != 0 {
 		t.Fatalf("cut-off replica: connector_sink_lease_held = %v", got)

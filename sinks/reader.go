@@ -7,12 +7,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/lease"
 )
 
-// reader reads the journal for one term, one batch ahead of the chain:
+// reader reads the journal for one term, up to readAhead batches ahead of
+// the chain:
 //
-//	journal ══pull══▶ reader: drop redeliveries, count what is read again ──batch──▶ chain
+//	journal ══pull══▶ reader: drop redeliveries, count what is read again, decode, prepare ──batch──▶ chain
 //
 // It never rewinds by itself: the term rewinds once, at its start, to the
 // saved progress. A message the journal delivers again while its first
@@ -22,12 +24,13 @@ import (
 type reader struct {
 	pull    *puller
 	batch   Batching
-	bytes   int                  // Batching.Bytes, raised to fit the largest event
-	lease   *lease.Lease         // a pull ends before the lease could
-	high    uint64               // the highest sequence read so far, by any holder
-	handed  uint64               // the highest sequence handed to the chain in this term
-	rewound func(n int)          // counts events read again
-	moved   func() (bool, error) // reports a progress written by someone else (a replay)
+	bytes   int                             // Batching.Bytes, raised to fit the largest event
+	lease   *lease.Lease                    // a pull ends before the lease could
+	high    uint64                          // the highest sequence read so far, by any holder
+	handed  uint64                          // the highest sequence handed to the chain in this term
+	rewound func(n int)                     // counts events read again
+	moved   func() (bool, error)            // reports a progress written by someone else (a replay)
+	prepare func(events []*connector.Event) // the Writer's Prepare, or nil
 }
 
 // next pulls the next batch, or nil when the pull brought nothing. What
@@ -67,7 +70,11 @@ func (r *reader) next() (*batch, error) {
 	if len(keep) == 0 {
 		return nil, err
 	}
-	return newBatch(keep, seqs), err
+	b := newBatch(keep, seqs)
+	if r.prepare != nil {
+		r.prepare(b.events())
+	}
+	return b, err
 }
 
 // run hands batches to out until stop closes or a pull fails (the error

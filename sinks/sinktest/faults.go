@@ -123,8 +123,8 @@ func closeWithTargetGone(t *testing.T, h *harness) {
 }
 
 // wrapped passes Resume and Checkpoint on to the writer it wraps when that
-// writer is a sinks.Resumable, so a test's wrapper keeps the writer's
-// exactly-once behaviour.
+// writer is a sinks.Resumable, and Prepare when it is a sinks.Preparer, so
+// a test's wrapper keeps the writer's exactly-once behaviour and speed.
 type wrapped struct{ connector.Writer }
 
 func (w wrapped) Resume(ctx context.Context, from sinks.Resume) error {
@@ -139,6 +139,13 @@ func (w wrapped) Checkpoint() ([]byte, error) {
 		return r.Checkpoint()
 	}
 	return nil, nil
+}
+
+// Prepare passes the events on to the writer when it is a sinks.Preparer.
+func (w wrapped) Prepare(events []*connector.Event) {
+	if p, ok := w.Writer.(sinks.Preparer); ok {
+		p.Prepare(events)
+	}
 }
 
 // killWriter writes the first half of write number at and then dies: it
