@@ -62,6 +62,8 @@ type Sink struct {
 	// dupes remembers events whose rows an append in doubt turned out to
 	// have written (ALREADY_EXISTS): reported as already written.
 	dupes map[string]bool
+
+	prep prepared // rows encoded ahead of their Write
 }
 
 var _ sinks.Resumable = (*Sink)(nil)
@@ -95,7 +97,8 @@ func New(ctx context.Context, cfg Config, set Settings) (*Sink, error) {
 		cancel()
 		return nil, err
 	}
-	s := &Sink{tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, dupes: map[string]bool{}, ctx: sctx, cancel: cancel}
+	s := &Sink{tables: tables, mw: mw, conn: conn, done: map[string]uint32{}, dupes: map[string]bool{}, ctx: sctx, cancel: cancel,
+		prep: prepared{m: map[*connector.Event]*encoded{}}}
 	m := newMetrics(set.Registerer)
 	for _, t := range tables {
 		ws, err := newWriterSchema(t)
@@ -190,31 +193,24 @@ type tableRows struct {
 	ids   []string
 }
 
-// encode serializes the rows of every event, leaving out the tables that
-// hold them already. An event whose rows cannot be made fails for good.
+// encode gathers the serialized rows of every event (prepared, or
+// encoded now), leaving out the tables that hold them already. An event
+// whose rows cannot be made fails for good.
 func (s *Sink) encode(batch []*connector.Event, errs connector.WriteErrors) []tableRows {
 	reqs := make([]tableRows, len(s.tables))
-	perEvent := make([][]row, len(s.tables))
 	for i, e := range batch {
+		enc := s.take(e)
+		if enc.err != nil {
+			errs[i] = enc.err
+			continue
+		}
 		mask := s.done[e.ID]
-		for ti, t := range s.tables {
-			perEvent[ti] = nil
+		for ti, rows := range enc.rows {
 			if mask&(1<<ti) != 0 {
 				continue
 			}
-			rs, err := t.rows(e)
-			if err != nil {
-				errs[i] = connector.Permanent(fmt.Errorf("bigquery %s row of %s: %w", t.Name, e.ID, err))
-				break
-			}
-			perEvent[ti] = rs
-		}
-		if errs[i] != nil {
-			continue
-		}
-		for ti, t := range s.tables {
-			for _, r := range perEvent[ti] {
-				reqs[ti].rows = append(reqs[ti].rows, t.encode(nil, r))
+			for _, r := range rows {
+				reqs[ti].rows = append(reqs[ti].rows, r)
 				reqs[ti].owner = append(reqs[ti].owner, i)
 				reqs[ti].ids = append(reqs[ti].ids, e.ID)
 			}
