@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
+	"cloud.google.com/go/bigquery/storage/managedwriter/adapt"
 
 	connector "github.com/agentphone-connector/connector"
 )
@@ -187,4 +189,14 @@ func Tables() ([]Table, error) {
 		out[i] = t.Table
 	}
 	return out, nil
+}
+
+// StorageSchema returns the table's schema as the Storage Write API gives
+// it: what a Storage Write server (a test's, say) holds for the table.
+func (t Table) StorageSchema() (*storagepb.TableSchema, error) {
+	ts, err := adapt.BQSchemaToStorageTableSchema(t.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	return ts, nil
 }

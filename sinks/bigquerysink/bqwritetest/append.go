@@ -86,10 +86,10 @@ func (s *Server) append(name string, desc protoreflect.MessageDescriptor, req *s
 		return resp, 0, nil
 	}
 	if st.typ == storagepb.WriteStream_COMMITTED { // the _default stream too: lookup says COMMITTED
-		t.rows = append(t.rows, rows...)
+		s.show(st.table, t, rows)
 	}
 	if !isDefaultName(st.name) {
-		st.rows = append(st.rows, rows...)
+		st.rows = append(st.rows, s.kept(rows)...)
 	}
 	if off := req.GetOffset(); off != nil {
 		resp.Response = &storagepb.AppendRowsResponse_AppendResult_{AppendResult: &storagepb.AppendRowsResponse_AppendResult{Offset: wrapperspb.Int64(off.GetValue())}}
@@ -131,6 +131,9 @@ func (s *Server) check(st *stream, desc protoreflect.MessageDescriptor, req *sto
 	}
 	serialized := req.GetProtoRows().GetRows().GetSerializedRows()
 	rows := make([]map[string]any, len(serialized))
+	if s.mode == CountRows {
+		return rows, nil, nil
+	}
 	var rowErrs []*storagepb.RowError
 	for i, b := range serialized {
 		row, err := decodeRow(desc, st.schema.GetFields(), b)

@@ -33,4 +33,6 @@
 // string, INTEGER and TIMESTAMP as int64 (TIMESTAMP in microseconds since
 // the epoch), FLOAT as float64, BOOLEAN as bool, BYTES as []byte, RECORD as
 // map[string]any, REPEATED as []any; a NULL column is absent from the map.
+// Watch has a function told of rows as they become visible (to measure
+// when an event is readable, say).
 package bqwritetest

@@ -107,8 +107,7 @@ func (s *Server) BatchCommitWriteStreams(_ context.Context, req *storagepb.Batch
 	}
 	for _, st := range todo {
 		st.committed = true
-		t := s.tables[st.table]
-		t.rows = append(t.rows, st.rows...)
+		s.show(st.table, s.tables[st.table], st.rows)
 	}
 	return &storagepb.BatchCommitWriteStreamsResponse{CommitTime: timestamppb.Now()}, nil
 }
@@ -129,7 +128,7 @@ func (s *Server) FlushRows(_ context.Context, req *storagepb.FlushRowsRequest) (
 		return nil, storageErr(codes.OutOfRange, storagepb.StorageError_OFFSET_OUT_OF_RANGE, st.name, "flush offset beyond the end of the stream")
 	}
 	if off+1 > st.flushed {
-		t.rows = append(t.rows, st.rows[st.flushed:off+1]...)
+		s.show(st.table, t, st.rows[st.flushed:off+1])
 		st.flushed = off + 1
 	}
 	return &storagepb.FlushRowsResponse{Offset: off}, nil

@@ -31,6 +31,8 @@ type Server struct {
 	late    int                // next appends to write and answer only after lateBy
 	lateBy  time.Duration
 	appends int // append requests answered or dropped
+	watch   func(table string, rows []map[string]any)
+	mode    RowMode
 
 	addr string
 	gs   *grpc.Server
@@ -120,6 +122,59 @@ func (s *Server) AddTable(project, dataset, name string, schema *storagepb.Table
 		return
 	}
 	s.tables[path] = &table{schema: schema}
+}
+
+// Watch has fn called with the rows of a table (its resource name, see
+// TablePath) each time some become visible, in the order they do. fn runs
+// with the server's lock held: it must return quickly, keep the maps as
+// they are and call no method of the server.
+func (s *Server) Watch(fn func(table string, rows []map[string]any)) {
+	s.mu.Lock()
+	s.watch = fn
+	s.mu.Unlock()
+}
+
+// RowMode is what the server does with the rows of an append.
+type RowMode int
+
+// Row modes.
+const (
+	// KeepRows checks the rows as BigQuery does and keeps them (the
+	// default): Rows returns them.
+	KeepRows RowMode = iota
+	// CheckRows checks them and keeps none (Rows gives nil for each, and
+	// so does Watch for rows of PENDING and BUFFERED streams), so that the
+	// memory of a long benchmark does not grow with them.
+	CheckRows
+	// CountRows only counts them: no decoding, no check, no Watch. It is
+	// for benchmarks of a client alone, where the server's own work would
+	// weigh on the process as a remote BigQuery's does not.
+	CountRows
+)
+
+// SetRowMode sets what the server does with the rows of the appends that
+// follow. Offsets, ALREADY_EXISTS and OUT_OF_RANGE answer the same in
+// every mode.
+func (s *Server) SetRowMode(m RowMode) {
+	s.mu.Lock()
+	s.mode = m
+	s.mu.Unlock()
+}
+
+// kept is what the server keeps of checked rows. The lock is held.
+func (s *Server) kept(rows []map[string]any) []map[string]any {
+	if s.mode == KeepRows {
+		return rows
+	}
+	return make([]map[string]any, len(rows))
+}
+
+// show makes rows of the table at path visible. The lock is held.
+func (s *Server) show(path string, t *table, rows []map[string]any) {
+	t.rows = append(t.rows, s.kept(rows)...)
+	if s.watch != nil && s.mode != CountRows {
+		s.watch(path, rows)
+	}
 }
 
 // TablePath returns the resource name of a table.

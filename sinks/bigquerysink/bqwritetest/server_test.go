@@ -2,6 +2,7 @@ package bqwritetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/bigquery/storage/apiv1/storagepb"
@@ -205,5 +206,77 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	if n := len(srv.Rows("p", "d", "t")); n != 2 {
 		t.Errorf("%d rows after restart, want 2", n)
+	}
+}
+
+// TestWatch: the watcher is told of every row when it becomes visible, and
+// of nothing else: appends that write nothing, rows of streams not yet
+// flushed or committed.
+func TestWatch(t *testing.T) {
+	srv, c := setup(t)
+	ctx := context.Background()
+	var seen []string
+	srv.Watch(func(table string, rows []map[string]any) {
+		for _, r := range rows {
+			seen = append(seen, table+":"+r["id"].(string))
+		}
+	})
+	watched := func() []string {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+	com, _ := c.CreateWriteStream(ctx, &storagepb.CreateWriteStreamRequest{Parent: tablePath, WriteStream: &storagepb.WriteStream{Type: storagepb.WriteStream_COMMITTED}})
+	buf, _ := c.CreateWriteStream(ctx, &storagepb.CreateWriteStreamRequest{Parent: tablePath, WriteStream: &storagepb.WriteStream{Type: storagepb.WriteStream_BUFFERED}})
+	appendRows(t, c, com.GetName(), at(0), false, encode("c1", 1), encode("c2", 2))
+	appendRows(t, c, com.GetName(), at(0), false, encode("c1", 1), encode("c2", 2)) // ALREADY_EXISTS
+	appendRows(t, c, buf.GetName(), at(0), false, encode("b1", 1), encode("b2", 2))
+	if got := strings.Join(watched(), " "); got != tablePath+":c1 "+tablePath+":c2" {
+		t.Fatalf("watched %q before the flush", got)
+	}
+	if _, err := c.FlushRows(ctx, &storagepb.FlushRowsRequest{WriteStream: buf.GetName(), Offset: wrapperspb.Int64(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := watched(); len(got) != 3 || got[2] != tablePath+":b1" || len(srv.Rows("p", "d", "t")) != 3 {
+		t.Fatalf("watched %v after flushing b1; rows %v", got, srv.Rows("p", "d", "t"))
+	}
+}
+
+// TestRowModes: rows checked and not kept, or only counted; offsets answer
+// the same in every mode.
+func TestRowModes(t *testing.T) {
+	bad := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "\xff")
+	for _, tc := range []struct {
+		mode              RowMode
+		badRefused        bool
+		watched, keptRows bool
+	}{{KeepRows, true, true, true}, {CheckRows, true, true, false}, {CountRows, false, false, false}} {
+		srv, c := setup(t)
+		watched := 0
+		srv.Watch(func(_ string, rows []map[string]any) { watched += len(rows) })
+		srv.SetRowMode(tc.mode)
+		ws, _ := c.CreateWriteStream(context.Background(), &storagepb.CreateWriteStreamRequest{Parent: tablePath, WriteStream: &storagepb.WriteStream{Type: storagepb.WriteStream_COMMITTED}})
+		if r := appendRows(t, c, ws.GetName(), at(0), false, bad); (code(r) == codes.InvalidArgument) != tc.badRefused {
+			t.Errorf("mode %d: a row that is not UTF-8: %v", tc.mode, code(r))
+		}
+		end := int64(0)
+		if !tc.badRefused {
+			end = 1
+		}
+		if r := appendRows(t, c, ws.GetName(), at(end), false, encode("a", 1), encode("b", 2)); code(r) != codes.OK {
+			t.Errorf("mode %d: append at the end: %v", tc.mode, code(r))
+		}
+		if r := appendRows(t, c, ws.GetName(), at(end), false, encode("a", 1)); code(r) != codes.AlreadyExists {
+			t.Errorf("mode %d: append again: %v", tc.mode, code(r))
+		}
+		rows := srv.Rows("p", "d", "t")
+		if int64(len(rows)) != end+2 || (rows[len(rows)-1] != nil) != tc.keptRows {
+			t.Errorf("mode %d: rows %v", tc.mode, rows)
+		}
+		srv.mu.Lock()
+		if (watched > 0) != tc.watched {
+			t.Errorf("mode %d: watched %d rows", tc.mode, watched)
+		}
+		srv.mu.Unlock()
 	}
 }
