@@ -29,6 +29,18 @@ type Journal struct {
 // StartJournal starts the server and opens the journal on it.
 func StartJournal(t testing.TB) *Journal {
 	t.Helper()
+	return StartJournalOn(t, startServer(t))
+}
+
+// StartDiskJournal starts the server and opens the journal on it with its
+// stream in a file store, as the connector runs by default.
+func StartDiskJournal(t testing.TB) *Journal {
+	t.Helper()
+	return openJournal(t, startServer(t), false)
+}
+
+func startServer(t testing.TB) *natsserver.Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, Logger(t))
@@ -36,17 +48,22 @@ func StartJournal(t testing.TB) *Journal {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ns.Shutdown(context.Background()) })
-	return StartJournalOn(t, ns)
+	return ns
 }
 
-// StartJournalOn opens the journal on a running server.
+// StartJournalOn opens the journal, in memory, on a running server.
 func StartJournalOn(t testing.TB, ns *natsserver.Server) *Journal {
+	t.Helper()
+	return openJournal(t, ns, true)
+}
+
+func openJournal(t testing.TB, ns *natsserver.Server, memory bool) *Journal {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := journal.Config{
 		Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1, MaxAge: time.Hour,
-		MaxBytes: -1, DedupeWindow: time.Hour, AppendTimeout: 10 * time.Second, Memory: true,
+		MaxBytes: -1, DedupeWindow: time.Hour, AppendTimeout: 10 * time.Second, Memory: memory,
 	}
 	j := &Journal{Server: ns, Config: cfg}
 	j.NC = j.Connect(t)
