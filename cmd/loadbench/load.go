@@ -48,6 +48,7 @@ type workload struct {
 	mu               sync.Mutex
 	acked            []delivered // ring of recent acknowledged deliveries
 	next             int
+	onAck            func(id string, at time.Time) // if set, told of every fresh delivery answered 200, when the answer came
 }
 
 // delivered is one delivery: its ID, body, and the journal subject the
@@ -187,6 +188,9 @@ func (w *workload) send(client *http.Client, rng *rand.Rand, rc *recorder, start
 	ok := code == 401 && k == badSignature || code == 200 && k != badSignature
 	if code == 200 && k == fresh {
 		w.ack(d)
+		if w.onAck != nil {
+			w.onAck(d.id, time.Now())
+		}
 	}
 	rc.add(time.Since(start), code, ok)
 }
