@@ -53,10 +53,11 @@ func BenchmarkJournalToBigQuery(b *testing.B) {
 	cfg := Config{Project: testProject, Dataset: testDataset, Location: "US", StorageEndpoint: addr, Stream: StreamCommitted,
 		BatchSize: 500, BatchTimeout: 200 * time.Millisecond}
 	bn := sinktest.NewBench(b, *phaseProfiles)
-	sink := func(events []*connector.Event) sinktest.Prepared { return benchJournalSink(b, bn.Journal, cfg, events) }
+	sink := func(n int) sinktest.Prepared { return benchJournalSink(b, bn.Journal, cfg, n) }
 	bn.Prefill(*benchPrefill, Name, sink)
 	for i := 0; b.Loop(); i++ {
-		bn.Round(i, roundEvents(i), func(events []*connector.Event) sinktest.Prepared { return prepareBare(b, cfg, events) }, sink)
+		bn.Round(i, func() []*connector.Event { return roundEvents(i) },
+			func(events []*connector.Event) sinktest.Prepared { return prepareBare(b, cfg, events) }, sink)
 	}
 	bn.Report()
 }
@@ -153,10 +154,10 @@ func appendBatches(b *testing.B, streams []*managedwriter.ManagedStream, batches
 	}
 }
 
-// benchJournalSink prepares a Runner of the sink on the journal for events
-// journaled there; the measured part runs from the Runner's start until
+// benchJournalSink prepares a Runner of the sink on the journal for the n
+// events journaled last; the measured part runs from the Runner's start until
 // the sink has written every event.
-func benchJournalSink(b *testing.B, j *sinktest.Journal, cfg Config, events []*connector.Event) sinktest.Prepared {
+func benchJournalSink(b *testing.B, j *sinktest.Journal, cfg Config, n int) sinktest.Prepared {
 	b.Helper()
 	ctx := context.Background()
 	js, nc := j.JetStream(b)
@@ -164,7 +165,7 @@ func benchJournalSink(b *testing.B, j *sinktest.Journal, cfg Config, events []*c
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(s, len(events))
+	cw := sinktest.Counting(s, n)
 	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: Name, Writer: cw, Batch: cfg.Batching()}},
 		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
 	if err != nil {

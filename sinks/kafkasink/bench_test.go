@@ -38,7 +38,7 @@ var benchPrefill = flag.Int("prefill", 1_000_000, "BenchmarkJournalToKafka: even
 // With -phase-profiles DIR it also writes a CPU profile of each measured
 // side; `go tool pprof -top DIR/sink-*.pprof` merges a side's rounds.
 func BenchmarkJournalToKafka(b *testing.B) {
-	const benchEvents = 100_000
+	const benchEvents = 50_000
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(6, "bare", "sink"))
 	if err != nil {
 		b.Fatal(err)
@@ -49,10 +49,10 @@ func BenchmarkJournalToKafka(b *testing.B) {
 		BatchSize: 500, BatchBytes: 1_000_000, BatchTimeout: 50 * time.Millisecond, Timeout: 10 * time.Second, ClientID: "bench",
 	}
 	bn := sinktest.NewBench(b, *phaseProfiles)
-	sink := func(events []*connector.Event) sinktest.Prepared { return benchSink(b, bn.Journal, cfg, events) }
+	sink := func(n int) sinktest.Prepared { return benchSink(b, bn.Journal, cfg, n) }
 	bn.Prefill(*benchPrefill, Name, sink)
 	for i := 0; b.Loop(); i++ {
-		bn.Round(i, sinktest.Events(fmt.Sprintf("bench%d", i), benchEvents, 64),
+		bn.Round(i, func() []*connector.Event { return sinktest.Events(fmt.Sprintf("bench%d", i), benchEvents, 64) },
 			func(events []*connector.Event) sinktest.Prepared { return benchBare(b, cfg, events) }, sink)
 	}
 	bn.Report()
@@ -83,10 +83,10 @@ func benchBare(b *testing.B, cfg Config, events []*connector.Event) sinktest.Pre
 	return sinktest.Prepared{Run: run, Cleanup: func() { _ = w.Close() }}
 }
 
-// benchSink prepares a Runner of the sink on the journal for events
-// journaled there; it returns the measured part (the Runner from its start
+// benchSink prepares a Runner of the sink on the journal for the n events
+// journaled last; it returns the measured part (the Runner from its start
 // until the sink has written every event) and the clean-up.
-func benchSink(b *testing.B, j *sinktest.Journal, cfg Config, events []*connector.Event) sinktest.Prepared {
+func benchSink(b *testing.B, j *sinktest.Journal, cfg Config, n int) sinktest.Prepared {
 	b.Helper()
 	ctx := context.Background()
 	js, nc := j.JetStream(b)
@@ -94,7 +94,7 @@ func benchSink(b *testing.B, j *sinktest.Journal, cfg Config, events []*connecto
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(w, len(events))
+	cw := sinktest.Counting(w, n)
 	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: Name, Writer: cw, Batch: cfg.Batching()}},
 		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
 	if err != nil {

@@ -35,7 +35,7 @@ var (
 //
 //	go test -run '^$' -bench JournalToNATS -benchtime 5x ./sinks/natssink/
 func BenchmarkJournalToNATS(b *testing.B) {
-	const benchEvents = 100_000
+	const benchEvents = 50_000
 	s := startTarget(b)
 	js := s.jetStream(b)
 	for name, subjects := range map[string]string{targetStream: "agentphone.>", "BARE": "bare.>"} {
@@ -47,10 +47,10 @@ func BenchmarkJournalToNATS(b *testing.B) {
 	}
 	cfg := testConfig(s.url())
 	bn := sinktest.NewBench(b, *phaseProfiles)
-	sink := func(events []*connector.Event) sinktest.Prepared { return benchSink(b, bn.Journal, cfg, events) }
+	sink := func(n int) sinktest.Prepared { return benchSink(b, bn.Journal, cfg, n) }
 	bn.Prefill(*benchPrefill, natssink.Name, sink)
 	for i := 0; b.Loop(); i++ {
-		bn.Round(i, sinktest.Events(fmt.Sprintf("bench%d", i), benchEvents, 64),
+		bn.Round(i, func() []*connector.Event { return sinktest.Events(fmt.Sprintf("bench%d", i), benchEvents, 64) },
 			func(events []*connector.Event) sinktest.Prepared { return benchBare(b, s.url(), cfg, events) }, sink)
 	}
 	bn.Report()
@@ -101,10 +101,10 @@ func benchBare(b *testing.B, url string, cfg natssink.Config, events []*connecto
 	return sinktest.Prepared{Run: run, Cleanup: nc.Close}
 }
 
-// benchSink prepares a Runner of the sink on the journal for events
-// journaled there; it returns the measured part (the Runner from its start
+// benchSink prepares a Runner of the sink on the journal for the n events
+// journaled last; it returns the measured part (the Runner from its start
 // until the sink has written every event) and the clean-up.
-func benchSink(b *testing.B, j *sinktest.Journal, cfg natssink.Config, events []*connector.Event) sinktest.Prepared {
+func benchSink(b *testing.B, j *sinktest.Journal, cfg natssink.Config, n int) sinktest.Prepared {
 	b.Helper()
 	ctx := context.Background()
 	js, nc := j.JetStream(b)
@@ -112,7 +112,7 @@ func benchSink(b *testing.B, j *sinktest.Journal, cfg natssink.Config, events []
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(w, len(events))
+	cw := sinktest.Counting(w, n)
 	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: natssink.Name, Writer: cw, Batch: cfg.Batching()}},
 		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
 	if err != nil {

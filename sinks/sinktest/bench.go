@@ -23,13 +23,19 @@ import (
 // process and one run, as the sinks' benchmarks do: each round journals a
 // new set of events (not measured), then runs the bare client writing
 // their records, prepared beforehand, and the sink delivering them from
-// the journal, in an order that alternates from round to round. Each side
-// starts after a garbage collection, so that neither pays for the other's
-// garbage. It reports both rates, their ratio over all rounds (ratio), the
+// the journal, in an order that alternates from round to round. Garbage
+// collections fall where the process's allocations trigger them, as in a
+// running connector: over the rounds each side pays for them in proportion
+// to what it allocates. (Forcing one before each side would let a side
+// that allocates less than the live heap, which a journal of a million
+// events makes large, never pay for any.) It reports both rates, their
+// ratio over all rounds (ratio), the
 // median of the rounds' ratios (median-ratio, which a burst of load from
 // other processes disturbs least), and the process CPU per event of each
 // side (getrusage: the servers in the process included), with their ratio
-// (cpu-ratio, bare/sink).
+// (cpu-ratio, bare/sink), and the bytes each allocates per event (every
+// goroutine of the process, the servers' included): what drives the
+// garbage collector.
 type Bench struct {
 	b        *testing.B
 	Journal  *Journal // on disk, prefilled
@@ -43,8 +49,12 @@ type Bench struct {
 // Prepared is one side's round, set up: the part to measure and the clean-up.
 type Prepared struct{ Run, Cleanup func() }
 
-// side adds up the wall and CPU time of one side's rounds.
-type side struct{ wall, cpu time.Duration }
+// side adds up the wall time, CPU time and bytes allocated of one side's
+// rounds.
+type side struct {
+	wall, cpu time.Duration
+	alloc     uint64
+}
 
 // NewBench starts a journal on disk. With profiles set, each measured side
 // writes a CPU profile there (bare-N.pprof, sink-N.pprof).
@@ -57,9 +67,10 @@ func NewBench(b *testing.B, profiles string) *Bench {
 // not deliver: the history the rounds' events come after. It runs the sink
 // once on a few events first, so that its consumer and progress exist,
 // then journals the n and moves the sink past them, as a replay does.
-func (bn *Bench) Prefill(n int, name string, sink func([]*connector.Event) Prepared) {
+func (bn *Bench) Prefill(n int, name string, sink func(n int) Prepared) {
 	bn.b.Helper()
-	p := sink(bn.Journal.AppendConcurrently(bn.b, Events("warm", 100, 10)))
+	warm := bn.Journal.AppendConcurrently(bn.b, Events("warm", 100, 10))
+	p := sink(len(warm))
 	p.Run()
 	p.Cleanup()
 	start := time.Now()
@@ -79,21 +90,35 @@ func (bn *Bench) Prefill(n int, name string, sink func([]*connector.Event) Prepa
 	bn.b.Logf("journal prefilled with %d events in %s", n, time.Since(start).Round(time.Second))
 }
 
-// Round journals the round's events and runs both sides on them: bare and
-// sink prepare their side for the events in journal order.
-func (bn *Bench) Round(round int, events []*connector.Event, bare, sink func([]*connector.Event) Prepared) {
+// Round journals the events gen makes and runs both sides on them: bare
+// prepares its side for the events, made again by gen and put in journal
+// order; sink prepares its side for as many events. The events are not
+// held meanwhile: the process's live heap, which every garbage collection
+// scans, is the journal's, the servers' and the side's own, not the
+// benchmark's.
+func (bn *Bench) Round(round int, gen func() []*connector.Event, bare func([]*connector.Event) Prepared, sink func(n int) Prepared) {
 	bn.b.Helper()
-	events = bn.Journal.AppendConcurrently(bn.b, events)
+	order := bn.Journal.appendInOrder(bn.b, gen())
+	bareSide := func() Prepared { return bare(reorder(gen(), order)) }
 	var tb, ts time.Duration
 	if round%2 == 0 {
-		tb = bn.bare.run(bn, round, "bare", bare(events))
-		ts = bn.sink.run(bn, round, "sink", sink(events))
+		tb = bn.bare.run(bn, round, "bare", bareSide())
+		ts = bn.sink.run(bn, round, "sink", sink(len(order)))
 	} else {
-		ts = bn.sink.run(bn, round, "sink", sink(events))
-		tb = bn.bare.run(bn, round, "bare", bare(events))
+		ts = bn.sink.run(bn, round, "sink", sink(len(order)))
+		tb = bn.bare.run(bn, round, "bare", bareSide())
 	}
 	bn.ratios = append(bn.ratios, tb.Seconds()/ts.Seconds())
-	bn.events += len(events)
+	bn.events += len(order)
+}
+
+// reorder returns events in the order given by indexes.
+func reorder(events []*connector.Event, order []int) []*connector.Event {
+	out := make([]*connector.Event, len(order))
+	for i, j := range order {
+		out[i] = events[j]
+	}
+	return out
 }
 
 // Report reports the figures of every round so far.
@@ -107,6 +132,8 @@ func (bn *Bench) Report() {
 	bn.b.ReportMetric(float64(bn.bare.cpu.Microseconds())/n, "bare-cpu-µs/event")
 	bn.b.ReportMetric(float64(bn.sink.cpu.Microseconds())/n, "sink-cpu-µs/event")
 	bn.b.ReportMetric(bn.bare.cpu.Seconds()/bn.sink.cpu.Seconds(), "cpu-ratio")
+	bn.b.ReportMetric(float64(bn.bare.alloc)/n, "bare-B/event")
+	bn.b.ReportMetric(float64(bn.sink.alloc)/n, "sink-B/event")
 }
 
 // run runs the measured part of one prepared side, then its clean-up, and
@@ -114,11 +141,12 @@ func (bn *Bench) Report() {
 func (s *side) run(bn *Bench, round int, name string, p Prepared) time.Duration {
 	bn.b.Helper()
 	defer p.Cleanup()
-	runtime.GC()
 	stop := bn.startProfile(fmt.Sprintf("%s-%d.pprof", name, round))
+	alloc := allocated()
 	start, cpu := time.Now(), cpuTime(bn.b)
 	p.Run()
 	wall, used := time.Since(start), cpuTime(bn.b)-cpu
+	s.alloc += allocated() - alloc
 	stop()
 	s.wall += wall
 	s.cpu += used
@@ -146,6 +174,13 @@ func (bn *Bench) startProfile(name string) func() {
 	}
 }
 
+// allocated returns the bytes the process has allocated on the heap so far.
+func allocated() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
 // cpuTime returns the CPU time the process has used, user and system.
 func cpuTime(b *testing.B) time.Duration {
 	var ru syscall.Rusage
@@ -159,6 +194,13 @@ func cpuTime(b *testing.B) time.Duration {
 // failing the test if any is refused or was journaled before, and returns
 // them in journal order.
 func (j *Journal) AppendConcurrently(t testing.TB, events []*connector.Event) []*connector.Event {
+	t.Helper()
+	return reorder(events, j.appendInOrder(t, events))
+}
+
+// appendInOrder journals the events as AppendConcurrently does and returns
+// their indexes in journal order.
+func (j *Journal) appendInOrder(t testing.TB, events []*connector.Event) []int {
 	t.Helper()
 	seqs := make([]uint64, len(events))
 	var next atomic.Int64
@@ -183,13 +225,12 @@ func (j *Journal) AppendConcurrently(t testing.TB, events []*connector.Event) []
 	if err, _ := failed.Load().(error); err != nil {
 		t.Fatal(err)
 	}
-	out := slices.Clone(events)
-	idx := make(map[*connector.Event]uint64, len(events))
-	for i, e := range events {
-		idx[e] = seqs[i]
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortFunc(out, func(a, b *connector.Event) int { return cmp.Compare(idx[a], idx[b]) })
-	return out
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
+	return order
 }
 
 // CountingWriter closes Done once want events were written through it. It
