@@ -195,6 +195,19 @@ func TestCreateTopics(t *testing.T) {
 	}
 }
 
+// TestTopicsOfKinds: with a topic per family and kinds, the sink creates
+// and reads back only its kinds' topics.
+func TestTopicsOfKinds(t *testing.T) {
+	cfg := kafkasink.Config{Topic: "agentphone.{kind}", Kinds: []string{"call_ended", "message"}}
+	if got := strings.Join(cfg.Topics(), " "); got != "agentphone.message agentphone.call_ended" {
+		t.Fatalf("Topics() = %s", got)
+	}
+	cfg.Kinds = nil
+	if n := len(cfg.Topics()); n != len(connector.Kinds()) {
+		t.Fatalf("%d topics without kinds, want one per kind (%d)", n, len(connector.Kinds()))
+	}
+}
+
 // TestProduceErrors runs the sink through a spell of retriable broker
 // errors: nothing is lost or dead-lettered, order holds.
 func TestProduceErrors(t *testing.T) {
@@ -278,6 +291,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad mechanism", func(c *kafkasink.Config) { c.SASLMechanism = "GSSAPI" }, false},
 		{"mechanism without user", func(c *kafkasink.Config) { c.SASLMechanism = "PLAIN" }, false},
 		{"key without cert", func(c *kafkasink.Config) { c.TLSKey = "k.pem" }, false},
+		{"kinds", func(c *kafkasink.Config) { c.Kinds = []string{"message", "call_ended"} }, true},
+		{"unknown kind", func(c *kafkasink.Config) { c.Kinds = []string{"messages"} }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -117,3 +117,47 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishesTheJournalsBytes: an event decoded from the journal is
+// published as the journal stores it, byte for byte, even where this
+// version would encode it otherwise (an older connector's journal).
+func TestPublishesTheJournalsBytes(t *testing.T) {
+	s := startTarget(t)
+	nc, err := nats.Connect(s.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ch := make(chan *nats.Msg, 1)
+	if _, err := nc.ChanSubscribe("agentphone.>", ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored := []byte(`{"specversion":"1.0", "id":"old-1","source":"agentphone/webhook/project","type":"ai.agentphone.agent.message",` +
+		`"subject":"conv_1","time":"2026-03-01T12:00:00Z","datacontenttype":"application/json","normstatus":"ok",` +
+		`"receivedtime":"2026-03-01T12:00:01Z","data":{"body": "spaced as an older version wrote it"}}`)
+	e, err := connector.UnmarshalNoCopy(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(s.url())
+	cfg.Mode, cfg.Stream = natssink.ModeCore, ""
+	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if err := w.Write(context.Background(), []*connector.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-ch:
+		if string(m.Data) != string(stored) {
+			t.Fatalf("published\n%s\nwant the journal's bytes\n%s", m.Data, stored)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received")
+	}
+}

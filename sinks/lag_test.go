@@ -1,0 +1,63 @@
+package sinks
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/agentphone-connector/connector/natsserver"
+)
+
+// TestOldestOfFilter: the oldest pending event of a filtered sink is the
+// first on its subjects at or after the sequence, not the first of all.
+func TestOldestOfFilter(t *testing.T) {
+	ctx := context.Background()
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 1 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ns.Shutdown(ctx) }()
+	nc, err := ns.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "J", Subjects: []string{"j.>"}, Storage: jetstream.MemoryStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{"j.a.1", "j.b.1", "j.a.2", "j.c.1"} {
+		if _, err := js.Publish(ctx, subj, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name   string
+		filter []string
+		want   uint64 // the sequence whose time is the oldest
+	}{{"every event", nil, 1}, {"one kind", []string{"j.b.>"}, 2}, {"two kinds", []string{"j.c.>", "j.b.>"}, 2}, {"none left", []string{"j.z.>"}, 0}}
+	for _, c := range cases {
+		got, err := oldest(ctx, s, 1, c.filter)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var want time.Time
+		if c.want > 0 {
+			m, err := s.GetMsg(ctx, c.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = m.Time
+		}
+		if !got.Equal(want) {
+			t.Errorf("%s: oldest %v, want the time of seq %d, %v", c.name, got, c.want, want)
+		}
+	}
+}
