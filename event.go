@@ -220,9 +220,26 @@ func UnmarshalNoCopy(b []byte) (*Event, error) {
 	return unmarshal(b, fastjson.ZeroCopy)
 }
 
+// A Decoder decodes events as UnmarshalNoCopy does, into a scratch of its
+// own that it reuses from one event to the next: the event is all a
+// decoding allocates. It is for a reader that decodes many events, one at a
+// time; it is not safe for concurrent use. The zero value is ready to use.
+type Decoder struct{ w wireEvent }
+
+// DecodeNoCopy is UnmarshalNoCopy with the decoder's scratch.
+func (d *Decoder) DecodeNoCopy(b []byte) (*Event, error) {
+	d.w = wireEvent{}
+	return decode(b, fastjson.ZeroCopy, &d.w)
+}
+
 func unmarshal(b []byte, flags fastjson.ParseFlags) (*Event, error) {
 	var w wireEvent
-	rest, err := fastjson.Parse(b, &w, flags|fastjson.DontMatchCaseInsensitiveStructFields)
+	return decode(b, flags, &w)
+}
+
+// decode decodes b into w and returns the event it holds.
+func decode(b []byte, flags fastjson.ParseFlags, w *wireEvent) (*Event, error) {
+	rest, err := fastjson.Parse(b, w, flags|fastjson.DontMatchCaseInsensitiveStructFields)
 	if err == nil && len(rest) > 0 {
 		err = fmt.Errorf("%d bytes after the event", len(rest))
 	}

@@ -61,7 +61,7 @@ func TestUnmarshalRejects(t *testing.T) {
 }
 
 var unmarshals = map[string]func([]byte) (*connector.Event, error){
-	"Unmarshal": connector.Unmarshal, "UnmarshalNoCopy": connector.UnmarshalNoCopy,
+	"Unmarshal": connector.Unmarshal, "UnmarshalNoCopy": connector.UnmarshalNoCopy, "DecodeNoCopy": new(connector.Decoder).DecodeNoCopy,
 }
 
 // TestUnmarshalRoundTrip decodes what Marshal wrote back into the same
@@ -87,11 +87,12 @@ func TestUnmarshalRoundTrip(t *testing.T) {
 		if !sameFields(got, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
 		}
-		if enc := got.Encoded(); (name == "UnmarshalNoCopy") != bytes.Equal(enc, in) {
+		noCopy := name != "Unmarshal"
+		if enc := got.Encoded(); noCopy != bytes.Equal(enc, in) {
 			t.Errorf("%s: Encoded() = %q", name, enc)
 		}
 		clear(in) // what a reader that does not own the input may see
-		if shared := got.ID != want.ID || string(got.Raw) != string(want.Raw); shared != (name == "UnmarshalNoCopy") {
+		if shared := got.ID != want.ID || string(got.Raw) != string(want.Raw); shared != noCopy {
 			t.Errorf("%s: the event shares its input: %v", name, shared)
 		}
 	}
@@ -121,7 +122,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range []string{"Unmarshal", "UnmarshalNoCopy"} {
+	for _, name := range []string{"Unmarshal", "UnmarshalNoCopy", "DecodeNoCopy"} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(msg)))

@@ -34,15 +34,15 @@ type batch struct {
 	items []item
 }
 
-// newBatch decodes the journal messages; one that is not an event is
-// rejected at once, to be dead-lettered.
-func newBatch(msgs []*nats.Msg, seqs []uint64) *batch {
+// newBatch decodes the journal messages with dec; one that is not an
+// event is rejected at once, to be dead-lettered.
+func newBatch(msgs []*nats.Msg, seqs []uint64, dec *connector.Decoder) *batch {
 	b := &batch{items: make([]item, len(msgs))}
 	for i, m := range msgs {
 		it := &b.items[i]
 		it.msg, it.seq = m, seqs[i]
 		var err error
-		if it.ev, err = connector.UnmarshalNoCopy(m.Data); err != nil {
+		if it.ev, err = dec.DecodeNoCopy(m.Data); err != nil {
 			it.ev, it.state = nil, rejected
 			it.reason = connector.Permanent(fmt.Errorf("decode journal message: %w", err))
 		}

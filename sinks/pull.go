@@ -2,7 +2,9 @@ package sinks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,6 +77,42 @@ func (p *puller) fetch(size, maxBytes int, wait time.Duration) ([]*nats.Msg, err
 		}
 	}
 	return out, nil
+}
+
+// errNotJetStream reports a message without a JetStream ack subject.
+var errNotJetStream = errors.New("sinks: not a JetStream message")
+
+// ackInfo reads the stream sequence and the delivery count of a message
+// from its ack subject, as nats.go's Metadata does, without allocating:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>,
+// or with <domain>.<account hash> before <stream> and a token after
+// <pending>. ok is false for another subject.
+func ackInfo(reply string) (seq, delivered uint64, ok bool) {
+	rest, ok := strings.CutPrefix(reply, "$JS.ACK.")
+	n := strings.Count(rest, ".") + 1
+	switch {
+	case !ok:
+		return 0, 0, false
+	case n == 7:
+	case n >= 9:
+		rest = afterTokens(rest, 2) // the domain and the account hash
+	default:
+		return 0, 0, false
+	}
+	rest = afterTokens(rest, 2) // the stream and the consumer
+	d, rest, _ := strings.Cut(rest, ".")
+	s, _, _ := strings.Cut(rest, ".")
+	delivered, derr := strconv.ParseUint(d, 10, 64)
+	seq, serr := strconv.ParseUint(s, 10, 64)
+	return seq, delivered, derr == nil && serr == nil
+}
+
+// afterTokens returns s without its first n dot-separated tokens.
+func afterTokens(s string, n int) string {
+	for range n {
+		_, s, _ = strings.Cut(s, ".")
+	}
+	return s
 }
 
 // isStatus tells a status message of the pull from a journaled message.

@@ -40,3 +40,27 @@ func TestPullStatus(t *testing.T) {
 		t.Fatal("a message with data taken for a status")
 	}
 }
+
+// TestAckInfo reads an ack subject as nats.go's Metadata does: the v1
+// form, the v2 form with its domain ("_" for none), account hash and
+// trailing token, and the v2 form without the token.
+func TestAckInfo(t *testing.T) {
+	cases := []struct {
+		reply          string
+		seq, delivered uint64
+		ok             bool
+	}{
+		{"$JS.ACK.AGENTPHONE.sink-kafka.1.4021.17.1733000000000000000.12", 4021, 1, true},
+		{"$JS.ACK._.x7Hb.AGENTPHONE.sink-kafka.2.4021.17.1733000000000000000.12.a9f", 4021, 2, true},
+		{"$JS.ACK.hub.x7Hb.AGENTPHONE.sink-kafka.3.99.17.1733000000000000000.0", 99, 3, true},
+		{"_INBOX.abc", 0, 0, false},
+		{"$JS.ACK.AGENTPHONE.sink-kafka.1.4021", 0, 0, false},
+		{"$JS.ACK.AGENTPHONE.sink-kafka.x.4021.17.1.12", 0, 0, false},
+	}
+	for _, c := range cases {
+		seq, delivered, ok := ackInfo(c.reply)
+		if ok != c.ok || ok && (seq != c.seq || delivered != c.delivered) {
+			t.Errorf("ackInfo(%q) = %d, %d, %v; want %d, %d, %v", c.reply, seq, delivered, ok, c.seq, c.delivered, c.ok)
+		}
+	}
+}

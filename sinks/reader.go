@@ -31,6 +31,7 @@ type reader struct {
 	rewound func(n int)                     // counts events read again
 	moved   func() (bool, error)            // reports a progress written by someone else (a replay)
 	prepare func(events []*connector.Event) // the Writer's Prepare, or nil
+	dec     connector.Decoder
 }
 
 // next pulls the next batch, or nil when the pull brought nothing. What
@@ -45,12 +46,11 @@ func (r *reader) next() (*batch, error) {
 	var seqs []uint64
 	again := 0
 	for _, m := range msgs {
-		meta, merr := m.Metadata()
-		if merr != nil {
-			return nil, fmt.Errorf("pull: %w", merr)
+		seq, delivered, ok := ackInfo(m.Reply)
+		if !ok {
+			return nil, fmt.Errorf("pull: %w: %q", errNotJetStream, m.Reply)
 		}
-		seq := meta.Sequence.Stream
-		if meta.NumDelivered > 1 && seq <= r.handed {
+		if delivered > 1 && seq <= r.handed {
 			continue // a redelivery of what the chain holds
 		}
 		if seq <= r.high {
@@ -70,7 +70,7 @@ func (r *reader) next() (*batch, error) {
 	if len(keep) == 0 {
 		return nil, err
 	}
-	b := newBatch(keep, seqs)
+	b := newBatch(keep, seqs, &r.dec)
 	if r.prepare != nil {
 		r.prepare(b.events())
 	}
