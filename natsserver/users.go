@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The users of the embedded server. Nothing connects without one: the
@@ -107,7 +108,10 @@ func create(path string) (string, error) {
 }
 
 // users returns the server's users, their passwords read (or created)
-// under dataDir.
+// under dataDir. The server is given bcrypt hashes of them, as it expects
+// (it warns at every start about plain ones); the hashes live only in its
+// memory while the files hold the passwords themselves, so the minimum cost
+// is enough.
 func users(dataDir string, a Access, log *slog.Logger) ([]*server.User, map[string]string, error) {
 	pws := map[string]string{}
 	for _, u := range []string{ConnectorUser, SubscriberUser} {
@@ -117,8 +121,16 @@ func users(dataDir string, a Access, log *slog.Logger) ([]*server.User, map[stri
 		}
 		pws[u] = pw
 	}
+	hashes := map[string]string{}
+	for u, pw := range pws {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats credentials: %w", err)
+		}
+		hashes[u] = string(h)
+	}
 	return []*server.User{
-		{Username: ConnectorUser, Password: pws[ConnectorUser]},
-		{Username: SubscriberUser, Password: pws[SubscriberUser], Permissions: a.permissions()},
+		{Username: ConnectorUser, Password: hashes[ConnectorUser]},
+		{Username: SubscriberUser, Password: hashes[SubscriberUser], Permissions: a.permissions()},
 	}, pws, nil
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -16,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/agentphone-connector/connector/journal"
-	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/sources/webhook"
 )
 
@@ -81,21 +79,17 @@ func serveBaseline(ctx context.Context, args []string, publish bool) error {
 }
 
 func baselineStream(ctx context.Context, dir string) (jetstream.JetStream, func(), error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: startWait}, log)
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	nc, err := ns.Connect()
+	js, err := jetstream.New(st.nc)
+	if err == nil {
+		_, err = js.CreateOrUpdateStream(ctx, journal.StreamConfig(benchJournal()))
+	}
 	if err != nil {
+		st.close()
 		return nil, nil, err
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, journal.StreamConfig(benchJournal())); err != nil {
-		return nil, nil, err
-	}
-	return js, func() { nc.Close(); ns.Shutdown(context.Background()) }, nil
+	return js, st.close, nil
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/agentphone-connector/connector/agentphonetest"
 	"github.com/agentphone-connector/connector/journal"
-	"github.com/agentphone-connector/connector/natsserver"
 	"github.com/agentphone-connector/connector/transform"
 )
 
@@ -39,23 +36,16 @@ func runJournalBytes(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: time.Minute}, log)
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer ns.Shutdown(context.WithoutCancel(ctx))
-	nc, err := ns.Connect()
+	defer st.close()
+	j, err := st.journal(ctx)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	cfg := journal.Config{Stream: "AGENTPHONE", SubjectPrefix: "agentphone", Replicas: 1, MaxAge: 168 * time.Hour,
-		MaxBytes: -1, DedupeWindow: 72 * time.Hour, AppendTimeout: 30 * time.Second}
-	j, err := journal.Open(ctx, nc, cfg, journal.Settings{Logger: log})
-	if err != nil {
-		return err
-	}
+	nc, cfg := st.nc, benchJournal()
 	bodies, raw := simulatedBodies(*n)
 	if err := appendAll(ctx, j, len(bodies), *conc, func(i int) (string, []byte) { return bodies[i][0], []byte(bodies[i][1]) }); err != nil {
 		return err

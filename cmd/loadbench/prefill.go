@@ -12,7 +12,41 @@ import (
 
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/nats-io/nats.go"
 )
+
+// store is an embedded server on a data directory, connected to as the
+// connector.
+type store struct {
+	ns *natsserver.Server
+	nc *nats.Conn
+}
+
+// openStore starts an embedded server on dir, as the connector does.
+func openStore(ctx context.Context, dir string) (*store, error) {
+	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: startWait}, discard)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := ns.Connect()
+	if err != nil {
+		ns.Shutdown(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return &store{ns: ns, nc: nc}, nil
+}
+
+// journal opens the journal on the store, with benchJournal's configuration.
+func (s *store) journal(ctx context.Context) (*journal.Journal, error) {
+	return journal.Open(ctx, s.nc, benchJournal(), journal.Settings{Logger: discard})
+}
+
+func (s *store) close() {
+	s.nc.Close()
+	s.ns.Shutdown(context.Background())
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // benchJournal is the journal configuration of every target: the
 // connector's defaults.
@@ -25,18 +59,12 @@ func benchJournal() journal.Config {
 // dir, normalized as the webhook source does, then closes the store: the
 // history the targets start on.
 func prefill(ctx context.Context, dir string, n int, shape traffic) error {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: dir, StartWait: 5 * time.Minute}, log)
+	store, err := openStore(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer ns.Shutdown(context.WithoutCancel(ctx))
-	nc, err := ns.Connect()
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	j, err := journal.Open(ctx, nc, benchJournal(), journal.Settings{Logger: log})
+	defer store.close()
+	j, err := store.journal(ctx)
 	if err != nil {
 		return err
 	}
