@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	fastjson "github.com/segmentio/encoding/json"
 )
@@ -123,15 +124,22 @@ func WriteSubjectToken(b *strings.Builder, s string) {
 		b.WriteByte('_')
 		return
 	}
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, escaped) {
+		b.WriteString(s) // the usual case: nothing to escape or replace
+		return
+	}
 	for _, r := range s {
 		switch {
-		case r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f:
+		case escaped(r):
 			b.WriteByte('_')
 		default:
 			b.WriteRune(r)
 		}
 	}
 }
+
+// escaped reports a rune a subject token cannot hold.
+func escaped(r rune) bool { return r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f }
 
 // wireEvent is the JSON form of an Event, Raw aside.
 type wireEvent struct {

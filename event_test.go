@@ -181,3 +181,15 @@ func TestWriteErrors(t *testing.T) {
 		t.Fatal("Permanent marks only what it wraps")
 	}
 }
+
+// TestSubjectToken: what NATS gives a meaning to becomes _, the rest is
+// kept (bytes that are not UTF-8 as U+FFFD).
+func TestSubjectToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "_", "conv_9f3a11": "conv_9f3a11", "café": "café", "a.b*c>d e\tf\x7fg": "a_b_c_d_e_f_g", "ok\xff": "ok\uFFFD", "+14155550123": "+14155550123",
+	} {
+		if got := connector.SubjectToken(in); got != want {
+			t.Errorf("SubjectToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

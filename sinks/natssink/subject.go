@@ -64,6 +64,7 @@ func parseSubject(s string) (subjectTemplate, error) {
 // subject returns the template filled in for e.
 func (t subjectTemplate) subject(e *connector.Event) string {
 	var b strings.Builder
+	b.Grow(64 + len(e.Subject) + len(e.AgentID))
 	for _, s := range t {
 		if s.field == nil {
 			b.WriteString(s.lit)
