@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery/storage/managedwriter"
-	"github.com/prometheus/client_golang/prometheus"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sinks"
@@ -154,38 +153,12 @@ func appendBatches(b *testing.B, streams []*managedwriter.ManagedStream, batches
 	}
 }
 
-// benchJournalSink prepares a Runner of the sink on the journal for the n
-// events journaled last; the measured part runs from the Runner's start until
-// the sink has written every event.
+// benchJournalSink prepares the sink's side of a round (see
+// sinktest.SinkSide).
 func benchJournalSink(b *testing.B, j *sinktest.Journal, cfg Config, n int) sinktest.Prepared {
-	b.Helper()
-	ctx := context.Background()
-	js, nc := j.JetStream(b)
-	s, err := New(ctx, cfg, Settings{Logger: sinktest.Logger(b)})
+	s, err := New(context.Background(), cfg, Settings{Logger: sinktest.Logger(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(s, n)
-	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: Name, Writer: cw, Batch: cfg.Batching()}},
-		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := func() {
-		if err := r.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-cw.Done:
-		case <-time.After(5 * time.Minute):
-			b.Fatal("sink did not deliver every event")
-		}
-	}
-	cleanup := func() {
-		if err := r.Close(ctx); err != nil {
-			b.Error(err)
-		}
-		nc.Close()
-	}
-	return sinktest.Prepared{Run: run, Cleanup: cleanup}
+	return j.SinkSide(b, sinks.Sink{Name: Name, Writer: s, Batch: cfg.Batching()}, n)
 }

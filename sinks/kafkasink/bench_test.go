@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -83,38 +82,11 @@ func benchBare(b *testing.B, cfg Config, events []*connector.Event) sinktest.Pre
 	return sinktest.Prepared{Run: run, Cleanup: func() { _ = w.Close() }}
 }
 
-// benchSink prepares a Runner of the sink on the journal for the n events
-// journaled last; it returns the measured part (the Runner from its start
-// until the sink has written every event) and the clean-up.
+// benchSink prepares the sink's side of a round (see sinktest.SinkSide).
 func benchSink(b *testing.B, j *sinktest.Journal, cfg Config, n int) sinktest.Prepared {
-	b.Helper()
-	ctx := context.Background()
-	js, nc := j.JetStream(b)
 	w, err := New(cfg, Settings{Logger: sinktest.Logger(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(w, n)
-	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: Name, Writer: cw, Batch: cfg.Batching()}},
-		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := func() {
-		if err := r.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-cw.Done:
-		case <-time.After(5 * time.Minute):
-			b.Fatal("sink did not deliver every event")
-		}
-	}
-	cleanup := func() {
-		if err := r.Close(ctx); err != nil {
-			b.Error(err)
-		}
-		nc.Close()
-	}
-	return sinktest.Prepared{Run: run, Cleanup: cleanup}
+	return j.SinkSide(b, sinks.Sink{Name: Name, Writer: w, Batch: cfg.Batching()}, n)
 }

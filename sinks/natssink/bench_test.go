@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sinks"
@@ -101,38 +100,11 @@ func benchBare(b *testing.B, url string, cfg natssink.Config, events []*connecto
 	return sinktest.Prepared{Run: run, Cleanup: nc.Close}
 }
 
-// benchSink prepares a Runner of the sink on the journal for the n events
-// journaled last; it returns the measured part (the Runner from its start
-// until the sink has written every event) and the clean-up.
+// benchSink prepares the sink's side of a round (see sinktest.SinkSide).
 func benchSink(b *testing.B, j *sinktest.Journal, cfg natssink.Config, n int) sinktest.Prepared {
-	b.Helper()
-	ctx := context.Background()
-	js, nc := j.JetStream(b)
 	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	cw := sinktest.Counting(w, n)
-	r, err := sinks.New(js, j.Config.Stream, sinktest.Config(), []sinks.Sink{{Name: natssink.Name, Writer: cw, Batch: cfg.Batching()}},
-		sinks.Settings{Logger: sinktest.Logger(b), Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	run := func() {
-		if err := r.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		select {
-		case <-cw.Done:
-		case <-time.After(5 * time.Minute):
-			b.Fatal("sink did not deliver every event")
-		}
-	}
-	cleanup := func() {
-		if err := r.Close(ctx); err != nil {
-			b.Error(err)
-		}
-		nc.Close()
-	}
-	return sinktest.Prepared{Run: run, Cleanup: cleanup}
+	return j.SinkSide(b, sinks.Sink{Name: natssink.Name, Writer: w, Batch: cfg.Batching()}, n)
 }

@@ -17,6 +17,7 @@ import (
 
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/sinks"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Bench measures a sink against its bare client side by side, in one
@@ -231,6 +232,40 @@ func (j *Journal) appendInOrder(t testing.TB, events []*connector.Event) []int {
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
 	return order
+}
+
+// SinkSide prepares the sink's side of a round: a Runner of sink s on the
+// journal, with w counted, for the n events journaled last. Run is the
+// measured part (the Runner from its start until every event is written),
+// Cleanup closes the Runner and its connection.
+func (j *Journal) SinkSide(b *testing.B, s sinks.Sink, n int) Prepared {
+	b.Helper()
+	ctx := context.Background()
+	js, nc := j.JetStream(b)
+	cw := Counting(s.Writer, n)
+	s.Writer = cw
+	r, err := sinks.New(js, j.Config.Stream, Config(), []sinks.Sink{s},
+		sinks.Settings{Logger: Logger(b), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func() {
+		if err := r.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-cw.Done:
+		case <-time.After(5 * time.Minute):
+			b.Fatal("sink did not deliver every event")
+		}
+	}
+	cleanup := func() {
+		if err := r.Close(ctx); err != nil {
+			b.Error(err)
+		}
+		nc.Close()
+	}
+	return Prepared{Run: run, Cleanup: cleanup}
 }
 
 // CountingWriter closes Done once want events were written through it. It
