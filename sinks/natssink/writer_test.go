@@ -17,18 +17,7 @@ import (
 // receives on the templated subjects, with the journal's bytes.
 func TestCoreMode(t *testing.T) {
 	s := startTarget(t)
-	nc, err := nats.Connect(s.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ch := make(chan *nats.Msg, 16)
-	if _, err := nc.ChanSubscribe("agentphone.>", ch); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	ch := subscribe(t, s.url(), 16)
 	cfg := testConfig(s.url())
 	cfg.Mode, cfg.Stream = natssink.ModeCore, ""
 	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(t)})
@@ -123,18 +112,7 @@ func TestConfigValidate(t *testing.T) {
 // version would encode it otherwise (an older connector's journal).
 func TestPublishesTheJournalsBytes(t *testing.T) {
 	s := startTarget(t)
-	nc, err := nats.Connect(s.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	ch := make(chan *nats.Msg, 1)
-	if _, err := nc.ChanSubscribe("agentphone.>", ch); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	ch := subscribe(t, s.url(), 1)
 	stored := []byte(`{"specversion":"1.0", "id":"old-1","source":"agentphone/webhook/project","type":"ai.agentphone.agent.message",` +
 		`"subject":"conv_1","time":"2026-03-01T12:00:00Z","datacontenttype":"application/json","normstatus":"ok",` +
 		`"receivedtime":"2026-03-01T12:00:01Z","data":{"body": "spaced as an older version wrote it"}}`)
@@ -160,4 +138,23 @@ func TestPublishesTheJournalsBytes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("nothing received")
 	}
+}
+
+// subscribe receives, into a channel of the given size, what is published
+// on the target under agentphone.>, from when it returns.
+func subscribe(t *testing.T, url string, size int) <-chan *nats.Msg {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ch := make(chan *nats.Msg, size)
+	if _, err := nc.ChanSubscribe("agentphone.>", ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }
