@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // BenchmarkPublish compares the journal's hand-written publish (request,
@@ -22,22 +21,9 @@ import (
 //	go test -run '^$' -bench Publish -benchtime 20000x ./journal/
 func BenchmarkPublish(b *testing.B) {
 	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: b.TempDir(), StartWait: 20 * time.Second}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = ns.Shutdown(ctx) }()
-	nc, err := ns.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
+	js, nc := natsservertest.JetStream(b, natsservertest.Embedded(b, nil))
 	cfg := Config{Stream: "BENCH", SubjectPrefix: "bench", Replicas: 1, MaxAge: time.Hour, MaxBytes: -1, DedupeWindow: time.Hour, AppendTimeout: 5 * time.Second, Memory: true}
 	j, err := Open(ctx, nc, cfg, Settings{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
 	if err != nil {
 		b.Fatal(err)
 	}

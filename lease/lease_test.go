@@ -3,7 +3,6 @@ package lease_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/agentphone-connector/connector/lease"
-	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 )
 
 // clock is a time.Now that a test can move forward: a holder frozen, then
@@ -31,21 +30,7 @@ func (c *clock) jump(d time.Duration) {
 
 func startJS(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 1 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ns.Shutdown(context.Background()) })
-	nc, err := ns.Connect(nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, _ := natsservertest.JetStream(t, natsservertest.Embedded(t, nil), nats.MaxReconnects(-1))
 	return js
 }
 

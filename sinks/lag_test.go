@@ -2,33 +2,18 @@ package sinks
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // TestOldestOfFilter: the oldest pending event of a filtered sink is the
 // first on its subjects at or after the sequence, not the first of all.
 func TestOldestOfFilter(t *testing.T) {
 	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 1 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ns.Shutdown(ctx) }()
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, _ := natsservertest.JetStream(t, natsservertest.Embedded(t, nil))
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "J", Subjects: []string{"j.>"}, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		t.Fatal(err)

@@ -3,15 +3,13 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/agentphone-connector/connector/natsserver"
 )
 
 // BenchmarkPull reads the same journal in batches of 500 through the sinks'
@@ -25,20 +23,7 @@ import (
 func BenchmarkPull(b *testing.B) {
 	const events, size = 20000, 500
 	ctx := context.Background()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: b.TempDir(), StartWait: 20 * time.Second}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = ns.Shutdown(ctx) }()
-	nc, err := ns.Connect()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	js, _ := natsservertest.JetStream(b, natsservertest.Embedded(b, nil))
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "J", Subjects: []string{"j.>"}, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		b.Fatal(err)

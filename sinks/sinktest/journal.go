@@ -14,6 +14,7 @@ import (
 	connector "github.com/agentphone-connector/connector"
 	"github.com/agentphone-connector/connector/journal"
 	"github.com/agentphone-connector/connector/natsserver"
+	"github.com/agentphone-connector/connector/natsserver/natsservertest"
 	"github.com/agentphone-connector/connector/sinks"
 )
 
@@ -41,14 +42,7 @@ func StartDiskJournal(t testing.TB) *Journal {
 
 func startServer(t testing.TB) *natsserver.Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ns, err := natsserver.Start(ctx, natsserver.Config{Listen: "none", MaxPayload: 8 << 20, StoreDir: t.TempDir(), StartWait: 20 * time.Second}, Logger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ns.Shutdown(context.Background()) })
-	return ns
+	return natsservertest.Embedded(t, Logger(t))
 }
 
 // StartJournalOn opens the journal, in memory, on a running server.
