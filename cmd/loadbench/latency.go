@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -58,18 +59,33 @@ func runLatency(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring")
 	kafka := fs.String("kafka", "", "Kafka brokers (host:port, comma separated) to use instead of kfake in this process; the topic is created")
 	only := fs.String("cases", "", "comma-separated case names to run (default: all)")
+	var h history
+	fs.IntVar(&h.events, "prefill", 0, "events journaled, and delivered by every sink, before each case is measured")
+	fs.IntVar(&h.shape.agents, "agents", 4, "distinct agents the deliveries come from, prefilled and measured")
+	fs.IntVar(&h.shape.conversations, "conversations", 1000, "distinct SMS conversations")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *connector == "" {
 		return fmt.Errorf("--connector is required")
 	}
+	if h.events > 0 {
+		tmp, err := os.MkdirTemp("", "latency-prefill")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		h.dir = filepath.Join(tmp, "prefilled")
+		if err := prefill(ctx, h.dir, h.events, h.shape); err != nil {
+			return fmt.Errorf("prefill: %w", err)
+		}
+	}
 	var rows []latencyRow
 	for _, c := range latencyCases() {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), c.name) {
 			continue
 		}
-		row, err := measureLatency(ctx, *connector, *kafka, c, *rate, *warmup, *duration)
+		row, err := measureLatency(ctx, *connector, *kafka, c, h, *rate, *warmup, *duration)
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
@@ -78,6 +94,15 @@ func runLatency(ctx context.Context, args []string) error {
 	}
 	reportLatency(os.Stdout, rows, *rate, *duration)
 	return nil
+}
+
+// history is what the journal holds before a case is measured: events
+// prefilled into dir (a copy for each case), which every sink delivers
+// before the load starts, and the traffic's shape, of both.
+type history struct {
+	events int
+	dir    string
+	shape  traffic
 }
 
 // latencyRow is what one case measured.
@@ -100,7 +125,7 @@ func (r latencyRow) line() string {
 
 // measureLatency runs one case: the targets, a connector delivering to
 // them, the fixed-rate load, then the wait for every event to arrive.
-func measureLatency(ctx context.Context, connector, kafka string, c latencyCase, rate int, warmup, d time.Duration) (latencyRow, error) {
+func measureLatency(ctx context.Context, connector, kafka string, c latencyCase, h history, rate int, warmup, d time.Duration) (latencyRow, error) {
 	run := fmt.Sprintf("lat%d", time.Now().UnixNano())
 	ts, err := startSinkTargets(ctx, kafka, run)
 	if err != nil {
@@ -112,6 +137,11 @@ func measureLatency(ctx context.Context, connector, kafka string, c latencyCase,
 		return latencyRow{}, err
 	}
 	defer os.RemoveAll(dir)
+	if h.events > 0 {
+		if err := os.CopyFS(dir, os.DirFS(h.dir)); err != nil {
+			return latencyRow{}, fmt.Errorf("copy the prefilled store: %w", err)
+		}
+	}
 	t, err := startTarget(ctx, "connector", connector, dir, append(ts.env(), c.env...)...)
 	if err != nil {
 		return latencyRow{}, err
@@ -120,8 +150,11 @@ func measureLatency(ctx context.Context, connector, kafka string, c latencyCase,
 	if err := ts.readKafka(ctx); err != nil {
 		return latencyRow{}, err
 	}
+	if err := ts.waitPrefilled(ctx, h.events, 10*time.Minute); err != nil {
+		return latencyRow{}, err
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
-	w := newWorkload(t.url, benchSecret, run, traffic{agents: 4, conversations: 1000})
+	w := newWorkload(t.url, benchSecret, run, h.shape)
 	w.dupRate, w.badRate = 0, 0 // every request a new event
 	w.openLoop(ctx, client, rate, warmup)
 	acks := &ackTimes{at: map[string]time.Time{}}

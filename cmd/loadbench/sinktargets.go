@@ -40,15 +40,16 @@ type sinkTargets struct {
 	bqAddr  string
 	dir     string // the NATS target's store
 
-	readers  []func() // stop the readers
-	mu       sync.Mutex
-	arrivals map[string]map[string]time.Time // target → event ID → when it was readable
+	readers   []func() // stop the readers
+	mu        sync.Mutex
+	arrivals  map[string]map[string]time.Time // target → event ID → when it was readable
+	prefilled map[string]int                  // target → prefilled events arrived, counted only
 }
 
 // startSinkTargets starts the targets (on brokers when given, with a topic
 // of the run's own) and the readers that note when each event arrives.
 func startSinkTargets(ctx context.Context, brokers, run string) (*sinkTargets, error) {
-	s := &sinkTargets{topic: latencyTopic, arrivals: map[string]map[string]time.Time{"kafka": {}, "nats": {}, "bigquery": {}}}
+	s := &sinkTargets{topic: latencyTopic, arrivals: map[string]map[string]time.Time{"kafka": {}, "nats": {}, "bigquery": {}}, prefilled: map[string]int{}}
 	if brokers != "" {
 		s.brokers, s.topic = strings.Split(brokers, ","), latencyTopic+"."+run
 	} else {
@@ -80,13 +81,53 @@ func (s *sinkTargets) env() []string {
 }
 
 // arrived notes that the event id was readable in target at t; the first
-// arrival counts.
+// arrival counts. A prefilled event is only counted: a million of them
+// would take the memory the measurement runs in.
 func (s *sinkTargets) arrived(target, id string, t time.Time) {
 	s.mu.Lock()
-	if _, ok := s.arrivals[target][id]; !ok {
+	if strings.HasPrefix(id, prefilledIDs) {
+		s.prefilled[target]++
+	} else if _, ok := s.arrivals[target][id]; !ok {
 		s.arrivals[target][id] = t
 	}
 	s.mu.Unlock()
+}
+
+// prefilledIDs begins the IDs of the events prefill journals.
+const prefilledIDs = "whd_pre_"
+
+// waitPrefilled waits (at most wait) until every target holds the n
+// prefilled events: the sinks have caught up with the journal's history.
+func (s *sinkTargets) waitPrefilled(ctx context.Context, n int, wait time.Duration) error {
+	if n == 0 {
+		return nil
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "waiting for the sinks to deliver the %d prefilled events...\n", n)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		behind := map[string]int{}
+		for _, target := range latencyTargets {
+			if got := s.prefilled[target]; got < n {
+				behind[target] = n - got
+			}
+		}
+		s.mu.Unlock()
+		if len(behind) == 0 {
+			fmt.Fprintf(os.Stderr, "delivered in %v\n", time.Since(start).Round(time.Second))
+			return nil
+		}
+		if time.Since(start) > wait {
+			return fmt.Errorf("the sinks did not deliver the prefilled events within %v: still missing %v", wait, behind)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // arrival returns when the event id was readable in target.
@@ -141,6 +182,7 @@ func (s *sinkTargets) startNATS(ctx context.Context) error {
 // watches the events table.
 func (s *sinkTargets) startBigQuery() error {
 	s.bq = bqwritetest.New()
+	s.bq.SetRowMode(bqwritetest.CheckRows) // checked as BigQuery does, none kept
 	tables, err := bigquerysink.Tables()
 	if err != nil {
 		return err
