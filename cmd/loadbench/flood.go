@@ -28,12 +28,19 @@ func runFlood(ctx context.Context, args []string) error {
 	rate := fs.Int("rate", 500, "genuine deliveries per second")
 	conc := fs.Int("c", 64, "connections of the flood")
 	rounds := fs.Int("rounds", 3, "rounds; the two configurations alternate within each and the median is reported")
+	var h history
+	h.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *connector == "" {
 		return fmt.Errorf("--connector is required")
 	}
+	cleanup, err := h.prefill(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	tmp, err := os.MkdirTemp("", "loadbench-flood")
 	if err != nil {
 		return err
@@ -44,7 +51,7 @@ func runFlood(ctx context.Context, args []string) error {
 	for r := range *rounds {
 		for i := range budgets {
 			budget := budgets[(i+r)%len(budgets)]
-			f, err := floodRound(ctx, *connector, filepath.Join(tmp, fmt.Sprintf("%d-%s", r, budget)), budget, *rate, *conc, *duration)
+			f, err := floodRound(ctx, *connector, filepath.Join(tmp, fmt.Sprintf("%d-%s", r, budget)), h, budget, *rate, *conc, *duration)
 			if err != nil {
 				return err
 			}
@@ -93,7 +100,10 @@ func (f floodFigures) refused() int { return f.alone.wrong + f.beside.wrong }
 
 // floodRound runs one connector and measures the genuine deliveries alone,
 // then beside the flood.
-func floodRound(ctx context.Context, connector, dir, budget string, rate, conc int, d time.Duration) (f floodFigures, err error) {
+func floodRound(ctx context.Context, connector, dir string, h history, budget string, rate, conc int, d time.Duration) (f floodFigures, err error) {
+	if err := h.copyTo(dir); err != nil {
+		return f, err
+	}
 	var env []string
 	if budget != "" {
 		env = append(env, "CONNECTOR_REJECT_BUDGET="+budget)
@@ -104,14 +114,13 @@ func floodRound(ctx context.Context, connector, dir, budget string, rate, conc i
 	}
 	defer t.stop()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	floodTraffic := traffic{agents: 4, conversations: 1000} // the run command's default
-	genuine := newWorkload(t.url, benchSecret, run, floodTraffic)
+	genuine := newWorkload(t.url, benchSecret, run, h.shape)
 	genuine.badRate = 0
 	gc := clientFrom("127.0.0.1")
 	genuine.openLoop(ctx, gc, rate, 3*time.Second) // warm up
 	f.alone = genuine.openLoop(ctx, gc, rate, d)
 
-	forger := newWorkload(t.url, benchSecret, run+"f", floodTraffic)
+	forger := newWorkload(t.url, benchSecret, run+"f", h.shape)
 	forger.badRate, forger.dupRate = 1, 0
 	fctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

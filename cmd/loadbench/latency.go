@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -59,27 +58,19 @@ func runLatency(ctx context.Context, args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring")
 	kafka := fs.String("kafka", "", "Kafka brokers (host:port, comma separated) to use instead of kfake in this process; the topic is created")
 	only := fs.String("cases", "", "comma-separated case names to run (default: all)")
-	var h history
-	fs.IntVar(&h.events, "prefill", 0, "events journaled, and delivered by every sink, before each case is measured")
-	fs.IntVar(&h.shape.agents, "agents", 4, "distinct agents the deliveries come from, prefilled and measured")
-	fs.IntVar(&h.shape.conversations, "conversations", 1000, "distinct SMS conversations")
+	var h history // the prefilled events every sink delivers before a case is measured
+	h.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *connector == "" {
 		return fmt.Errorf("--connector is required")
 	}
-	if h.events > 0 {
-		tmp, err := os.MkdirTemp("", "latency-prefill")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		h.dir = filepath.Join(tmp, "prefilled")
-		if err := prefill(ctx, h.dir, h.events, h.shape); err != nil {
-			return fmt.Errorf("prefill: %w", err)
-		}
+	cleanup, err := h.prefill(ctx)
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	var rows []latencyRow
 	for _, c := range latencyCases() {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), c.name) {
@@ -94,15 +85,6 @@ func runLatency(ctx context.Context, args []string) error {
 	}
 	reportLatency(os.Stdout, rows, *rate, *duration)
 	return nil
-}
-
-// history is what the journal holds before a case is measured: events
-// prefilled into dir (a copy for each case), which every sink delivers
-// before the load starts, and the traffic's shape, of both.
-type history struct {
-	events int
-	dir    string
-	shape  traffic
 }
 
 // latencyRow is what one case measured.
@@ -137,10 +119,8 @@ func measureLatency(ctx context.Context, connector, kafka string, c latencyCase,
 		return latencyRow{}, err
 	}
 	defer os.RemoveAll(dir)
-	if h.events > 0 {
-		if err := os.CopyFS(dir, os.DirFS(h.dir)); err != nil {
-			return latencyRow{}, fmt.Errorf("copy the prefilled store: %w", err)
-		}
+	if err := h.copyTo(dir); err != nil {
+		return latencyRow{}, err
 	}
 	t, err := startTarget(ctx, "connector", connector, dir, append(ts.env(), c.env...)...)
 	if err != nil {

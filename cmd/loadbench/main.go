@@ -11,7 +11,7 @@
 //	loadbench prefill --dir DIR [--events 1000000] [--agents 4] ...  (a data directory to start a connector on)
 //	loadbench drive --url URL --secret S [--duration 15s]   (load on a running server, e.g. to profile it)
 //	loadbench latency --connector ./connector [--rate 3000] [--duration 20s] [--kafka host:port] [--cases defaults,...] [--prefill 0] [--agents 4] [--conversations 1000]
-//	loadbench flood --connector ./connector [--duration 20s] [--rate 500] [--c 64]
+//	loadbench flood --connector ./connector [--duration 20s] [--rate 500] [--c 64] [--prefill 0] [--agents 4] [--conversations 1000]
 //	loadbench bodies --connector ./connector [--c 64] [--mb 50]
 //	loadbench dedupe-memory [--keys 1000000]
 //	loadbench journal-bytes [--events 100000]
