@@ -26,6 +26,7 @@ type options struct {
 	duration, warmup time.Duration
 	conc, rate       int
 	rounds           int
+	settle           time.Duration
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -35,7 +36,16 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.conc, "c", 64, "concurrent connections of the throughput phase")
 	fs.IntVar(&o.rate, "rate", 3000, "requests per second of the fixed-rate phase")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; targets alternate within each and the median is reported")
+	fs.DurationVar(&o.settle, "settle", serverSettle, "with a prefill, wait this long after a journaling target is ready before loading it; 0 measures the first minutes after a restart")
 }
+
+// serverSettle is how long the embedded server takes to release what its
+// start-up loaded from a large store: rebuilding the dedupe window reads
+// every block of the window, and each block keeps its subject index for two
+// minutes after its last use (nats-server's SubjectStateExpire). Until then
+// the process holds about 115 MB more per million events, which its
+// collector scans.
+const serverSettle = 2*time.Minute + 15*time.Second
 
 // cell is one configuration of the journal and the traffic.
 type cell struct {
@@ -63,7 +73,7 @@ func runBench(ctx context.Context, args []string) error {
 	agents := fs.Int("agents", 4, "distinct agents the deliveries come from")
 	convs := fs.Int("conversations", 1000, "distinct SMS conversations")
 	calls := fs.Int("calls", 0, "distinct calls the call_ended deliveries cycle through; 0 for a new call each")
-	pre := fs.Int("prefill", 0, "events journaled before measuring (the same traffic), into a store the publishing targets share")
+	pre := fs.Int("prefill", 0, "events journaled before measuring (the same traffic); each run of a journaling target gets a copy")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,19 +91,18 @@ func runBench(ctx context.Context, args []string) error {
 
 // measureCell prefills a store for the cell when it asks for one, then
 // measures every target o.rounds times, alternating them within each round.
-// Without a prefill every publishing target starts on an empty store of its
-// own; with one they all run on the prefilled store, which grows by what
-// each run journals.
+// Every run of a journaling target starts on a store of its own: an empty
+// one, or a copy of the prefilled store, so that each measures the journal
+// the cell names and not what earlier runs added to it.
 func measureCell(ctx context.Context, o options, c cell, index int) (cellResult, error) {
 	tmp, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
 		return cellResult{}, err
 	}
 	defer os.RemoveAll(tmp)
-	shared := ""
+	h := history{events: c.prefill, shape: c.shape, dir: filepath.Join(tmp, "prefilled")}
 	if c.prefill > 0 {
-		shared = filepath.Join(tmp, "prefilled")
-		if err := prefill(ctx, shared, c.prefill, c.shape); err != nil {
+		if err := prefill(ctx, h.dir, c.prefill, c.shape); err != nil {
 			return cellResult{}, fmt.Errorf("prefill: %w", err)
 		}
 	}
@@ -101,12 +110,8 @@ func measureCell(ctx context.Context, o options, c cell, index int) (cellResult,
 	for r := range o.rounds {
 		for i := range targets {
 			name := targets[(i+r)%len(targets)]
-			dir := shared
-			if dir == "" {
-				dir = filepath.Join(tmp, fmt.Sprintf("%d-%d", r, i))
-			}
 			run := fmt.Sprintf("c%dr%d%s", index, r, name)
-			m, err := measure(ctx, o, name, dir, run, c.shape)
+			m, err := measureRun(ctx, o, name, h, filepath.Join(tmp, run), run)
 			if err != nil {
 				return res, err
 			}
@@ -119,7 +124,25 @@ func measureCell(ctx context.Context, o options, c cell, index int) (cellResult,
 	return res, nil
 }
 
-func measure(ctx context.Context, o options, name, dir, run string, shape traffic) (measurement, error) {
+// measureRun measures one run of a target on a data directory of its own,
+// holding a copy of the history for a target that journals, and removes the
+// directory afterwards. On a prefilled store the load starts o.settle after
+// the target is ready.
+func measureRun(ctx context.Context, o options, name string, h history, dir, run string) (measurement, error) {
+	defer os.RemoveAll(dir)
+	settle := time.Duration(0)
+	if name != "verify" && h.events > 0 {
+		if err := h.copyTo(dir); err != nil {
+			return measurement{}, err
+		}
+		settle = o.settle
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return measurement{}, err
+	}
+	return measure(ctx, o, name, dir, run, h.shape, settle)
+}
+
+func measure(ctx context.Context, o options, name, dir, run string, shape traffic, settle time.Duration) (measurement, error) {
 	// The workload's bad signatures come from the client of the good ones:
 	// with a budget of rejections, they would be held a second each.
 	t, err := startTarget(ctx, name, o.connector, dir, "CONNECTOR_REJECT_BUDGET=0")
@@ -127,6 +150,14 @@ func measure(ctx context.Context, o options, name, dir, run string, shape traffi
 		return measurement{}, err
 	}
 	defer t.stop()
+	if settle > 0 {
+		fmt.Fprintf(os.Stderr, "%s ready on the prefilled store; waiting %v for the server to settle\n", name, settle)
+		select {
+		case <-time.After(settle):
+		case <-ctx.Done():
+			return measurement{}, ctx.Err()
+		}
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
 	w := newWorkload(t.url, benchSecret, run, shape)
 	w.closedLoop(ctx, client, o.conc, o.warmup)

@@ -10,7 +10,11 @@ import (
 // report prints the median of each figure of one cell and the ratios to the
 // baselines.
 func report(w io.Writer, r cellResult, o options) {
-	fmt.Fprintf(w, "%s; %d rounds, median\n", r.cell, o.rounds)
+	settled := ""
+	if r.cell.prefill > 0 {
+		settled = fmt.Sprintf(", load from %v after start-up", o.settle)
+	}
+	fmt.Fprintf(w, "%s; %d rounds, median%s\n", r.cell, o.rounds, settled)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "server\treq/s (C=%d)\tp50 ms\tp99 ms\tp50 ms at %d/s\tp99 ms at %d/s\tCPU µs/req\tpeak RSS MiB\tstart-up s\twrong answers\n", o.conc, o.rate, o.rate)
 	for _, n := range targets {
