@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	connector "github.com/agentphone-connector/connector"
 )
 
 // measurement is one target's figures in one round.
@@ -152,10 +154,8 @@ func measure(ctx context.Context, o options, name, dir, run string, shape traffi
 	defer t.stop()
 	if settle > 0 {
 		fmt.Fprintf(os.Stderr, "%s ready on the prefilled store; waiting %v for the server to settle\n", name, settle)
-		select {
-		case <-time.After(settle):
-		case <-ctx.Done():
-			return measurement{}, ctx.Err()
+		if err := connector.Sleep(ctx, settle); err != nil {
+			return measurement{}, err
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512, DisableCompression: true}, Timeout: 30 * time.Second}
