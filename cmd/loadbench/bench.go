@@ -102,12 +102,12 @@ func measureCell(ctx context.Context, o options, c cell, index int) (cellResult,
 		return cellResult{}, err
 	}
 	defer os.RemoveAll(tmp)
-	h := history{events: c.prefill, shape: c.shape, dir: filepath.Join(tmp, "prefilled")}
-	if c.prefill > 0 {
-		if err := prefill(ctx, h.dir, c.prefill, c.shape); err != nil {
-			return cellResult{}, fmt.Errorf("prefill: %w", err)
-		}
+	h := history{events: c.prefill, shape: c.shape}
+	cleanup, err := h.prefill(ctx)
+	if err != nil {
+		return cellResult{}, err
 	}
+	defer cleanup()
 	res := cellResult{cell: c, all: map[string][]measurement{}}
 	for r := range o.rounds {
 		for i := range targets {
@@ -126,20 +126,18 @@ func measureCell(ctx context.Context, o options, c cell, index int) (cellResult,
 	return res, nil
 }
 
-// measureRun measures one run of a target on a data directory of its own,
-// holding a copy of the history for a target that journals, and removes the
-// directory afterwards. On a prefilled store the load starts o.settle after
-// the target is ready.
+// measureRun measures one run of a target on a data directory of its own
+// (history.runStore), removed afterwards. On a prefilled store the load
+// starts o.settle after the target is ready.
 func measureRun(ctx context.Context, o options, name string, h history, dir, run string) (measurement, error) {
 	defer os.RemoveAll(dir)
-	settle := time.Duration(0)
-	if name != "verify" && h.events > 0 {
-		if err := h.copyTo(dir); err != nil {
-			return measurement{}, err
-		}
-		settle = o.settle
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	prefilled, err := h.runStore(name, dir)
+	if err != nil {
 		return measurement{}, err
+	}
+	settle := time.Duration(0)
+	if prefilled {
+		settle = o.settle
 	}
 	return measure(ctx, o, name, dir, run, h.shape, settle)
 }

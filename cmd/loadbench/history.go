@@ -52,3 +52,14 @@ func (h history) copyTo(dir string) error {
 	}
 	return nil
 }
+
+// runStore makes dir the data directory of one run of the named target: a
+// copy of the history for a target that journals, so that no run sees what
+// another added, and an empty directory otherwise. It reports whether the
+// run starts on a prefilled store.
+func (h history) runStore(name, dir string) (bool, error) {
+	if name == "verify" || h.events == 0 {
+		return false, os.MkdirAll(dir, 0o755)
+	}
+	return true, h.copyTo(dir)
+}
