@@ -18,13 +18,7 @@ import (
 func TestCoreMode(t *testing.T) {
 	s := startTarget(t)
 	ch := subscribe(t, s.url(), 16)
-	cfg := testConfig(s.url())
-	cfg.Mode, cfg.Stream = natssink.ModeCore, ""
-	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
+	w := coreWriter(t, s.url())
 	events := sinktest.Events("core", 3, 2)
 	if err := w.Write(context.Background(), events); err != nil {
 		t.Fatal(err)
@@ -120,13 +114,7 @@ func TestPublishesTheJournalsBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(s.url())
-	cfg.Mode, cfg.Stream = natssink.ModeCore, ""
-	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(context.Background())
+	w := coreWriter(t, s.url())
 	if err := w.Write(context.Background(), []*connector.Event{e}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,4 +145,18 @@ func subscribe(t *testing.T, url string, size int) <-chan *nats.Msg {
 		t.Fatal(err)
 	}
 	return ch
+}
+
+// coreWriter returns a sink publishing plain messages to the target at url,
+// closed when the test ends.
+func coreWriter(t *testing.T, url string) *natssink.Writer {
+	t.Helper()
+	cfg := testConfig(url)
+	cfg.Mode, cfg.Stream = natssink.ModeCore, ""
+	w, err := natssink.New(cfg, natssink.Settings{Logger: sinktest.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(context.Background()) })
+	return w
 }
